@@ -1,0 +1,19 @@
+"""adamedu: the optimizers of neural-network training, from gradient descent to Adam and beyond.
+
+Every optimizer has one API::
+
+    opt = adamedu.Adam(lr=1e-3)
+    state = opt.init(params)                        # params: an array, or a dict / list / tuple of arrays
+    params, state = opt.step(params, grads, state)  # pure: returns new values, changes no input
+"""
+
+from ._checks import NonFiniteError
+from .optimizers import (AdaGrad, AdaMax, Adam, AdamW, AMSGrad, GradientDescent, Lion, Momentum, Nadam,
+                         Optimizer, RAdam, RMSprop, State)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GradientDescent", "Momentum", "AdaGrad", "RMSprop", "Adam", "AdamW", "AMSGrad", "AdaMax", "Nadam",
+    "RAdam", "Lion", "Optimizer", "State", "NonFiniteError",
+]

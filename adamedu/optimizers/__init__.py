@@ -1,0 +1,10 @@
+"""The optimizers, each a frozen dataclass of hyperparameters with ``init`` and ``step``."""
+
+from ._base import Optimizer, State
+from .adam import AMSGrad, Adam, AdamW
+from .adaptive import AdaGrad, RMSprop
+from .sgd import GradientDescent, Momentum
+from .variants import AdaMax, Lion, Nadam, RAdam
+
+__all__ = ["Optimizer", "State", "GradientDescent", "Momentum", "AdaGrad", "RMSprop", "Adam", "AdamW",
+           "AMSGrad", "AdaMax", "Nadam", "RAdam", "Lion"]
