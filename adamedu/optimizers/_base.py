@@ -3,8 +3,8 @@
 A concrete optimizer is a frozen dataclass of its hyperparameters that names its state
 (``slots``, one array per parameter array) and writes its rule once, in ``update``, for a
 single array. ``update`` uses arithmetic operators and the few functions of ``ops``
-(sqrt, maximum, abs, sign), so the same lines run on numpy arrays here and on Keras
-tensors in :mod:`adamedu.keras`.
+(sqrt, maximum, abs, sign, and cond for a branch on ``t``), so the same lines run on numpy
+arrays here and on Keras tensors in :mod:`adamedu.keras`.
 """
 
 import dataclasses
@@ -32,6 +32,15 @@ class numpy_ops:  # noqa: N801 - used like a module: ops.sqrt(v)
     maximum = staticmethod(np.maximum)
     abs = staticmethod(np.abs)
     sign = staticmethod(np.sign)
+
+    @staticmethod
+    def cond(pred, true_fn, false_fn):
+        """``true_fn()`` if ``pred`` else ``false_fn()``: only the branch taken is computed.
+
+        A rule that branches on a value derived from ``t`` writes ``ops.cond`` instead of
+        ``if``: under Keras that value is a tensor of the compiled graph (``keras.ops.cond``).
+        """
+        return true_fn() if pred else false_fn()
 
 
 def hyper(default, allowed):

@@ -114,10 +114,17 @@ class RAdam(Optimizer):
         v = beta2 * v + (1 - beta2) * g * g
         m_hat = m / (1 - beta1**t)
         rho_t, rho_inf = self.rho(t)
-        if rho_t <= 5:  # too few steps for a trustworthy v: plain momentum
-            return w - lr * m_hat, m, v
-        r_t = ops.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
-        return w - lr * r_t * m_hat * ops.sqrt(1 - beta2**t) / (ops.sqrt(v) + self.eps), m, v
+
+        def rectified():
+            r_t = ops.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+            return w - lr * r_t * m_hat * ops.sqrt(1 - beta2**t) / (ops.sqrt(v) + self.eps)
+
+        def momentum():  # too few steps for a trustworthy v: plain momentum
+            return w - lr * m_hat
+
+        # ops.cond rather than `if`: under Keras rho_t is a tensor. Only the branch taken runs,
+        # so r_t is never computed while it is not real (rho_t <= 4).
+        return ops.cond(rho_t > 5, rectified, momentum), m, v
 
 
 @dataclass(frozen=True)
