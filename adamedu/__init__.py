@@ -8,12 +8,41 @@ Every optimizer has one API::
 """
 
 from ._checks import NonFiniteError
-from .optimizers import (AdaGrad, AdaMax, Adam, AdamW, AMSGrad, GradientDescent, Lion, Momentum, Nadam,
-                         Optimizer, RAdam, RMSprop, State)
+from .loop import Trace, minimize, race
+from .optimizers import (
+    AdaGrad,
+    Adam,
+    AdaMax,
+    AdamW,
+    AMSGrad,
+    GradientDescent,
+    Lion,
+    Momentum,
+    Nadam,
+    Optimizer,
+    RAdam,
+    RMSprop,
+    State,
+)
+from .problems import (
+    LinearRegression,
+    LogisticRegression,
+    Noisy,
+    Problem,
+    Quadratic,
+    ReddiOnline,
+    Rosenbrock,
+    Saddle,
+    SoftmaxRegression,
+    ravine,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "GradientDescent", "Momentum", "AdaGrad", "RMSprop", "Adam", "AdamW", "AMSGrad", "AdaMax", "Nadam",
     "RAdam", "Lion", "Optimizer", "State", "NonFiniteError",
+    # objective functions with analytic gradients, and the loop that runs an optimizer on them
+    "Problem", "Quadratic", "ravine", "Rosenbrock", "Saddle", "Noisy", "ReddiOnline", "LinearRegression",
+    "LogisticRegression", "SoftmaxRegression", "minimize", "race", "Trace",
 ]

@@ -1,7 +1,7 @@
 """The optimizers, each a frozen dataclass of hyperparameters with ``init`` and ``step``."""
 
 from ._base import Optimizer, State
-from .adam import AMSGrad, Adam, AdamW
+from .adam import Adam, AdamW, AMSGrad
 from .adaptive import AdaGrad, RMSprop
 from .sgd import GradientDescent, Momentum
 from .variants import AdaMax, Lion, Nadam, RAdam
