@@ -78,7 +78,9 @@ def test(*args):
     setup("test")
     run(BIN / "ruff", "check", ".")
     workers = ["-n", "2"] if os.cpu_count() and os.cpu_count() > 1 else []
-    run(PYTHON, "-m", "pytest", *workers, "--nbmake", "tests", "book", *args)
+    # pytest's workers already use every core: BLAS threads on top of them only fight for it.
+    single = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    run(PYTHON, "-m", "pytest", *workers, "--nbmake", "tests", "book", *args, env=single)
     shutil.rmtree(ROOT / "_build", ignore_errors=True)  # a fresh build: -W must see every warning
     run(BIN / "jupyter-book", "build", ".", "--path-output", ".", "-W", "--keep-going")
 
