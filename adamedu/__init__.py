@@ -9,6 +9,7 @@ Every optimizer has one API::
 
 from ._checks import NonFiniteError
 from .loop import Trace, minimize, race
+from .nn import Dense, Dropout, Network, ReLU, Sigmoid, Tanh, mlp
 from .optimizers import (
     AdaGrad,
     Adam,
@@ -36,6 +37,7 @@ from .problems import (
     SoftmaxRegression,
     ravine,
 )
+from .training import Divergence, History, evaluate, fit, predict, predict_classes
 
 __version__ = "0.1.0"
 
@@ -45,4 +47,7 @@ __all__ = [
     # objective functions with analytic gradients, and the loop that runs an optimizer on them
     "Problem", "Quadratic", "ravine", "Rosenbrock", "Saddle", "Noisy", "ReddiOnline", "LinearRegression",
     "LogisticRegression", "SoftmaxRegression", "minimize", "race", "Trace",
+    # a small numpy network and its training loop
+    "Network", "mlp", "Dense", "ReLU", "Tanh", "Sigmoid", "Dropout",
+    "fit", "evaluate", "predict", "predict_classes", "History", "Divergence",
 ]
