@@ -41,8 +41,8 @@ def check_hyperparameter(owner, name, value, allowed):
     return value
 
 
-def as_param(path, w, root="params"):
-    """The leaf ``w`` as a floating-point array; refuse integers, non-numbers and non-finite values."""
+def as_param(path, w, root="params", check=True):
+    """The leaf ``w`` as a floating-point array; refuse integers, non-numbers and (if ``check``) non-finite values."""
     where = leaf_name(path, root)
     try:
         w = np.asarray(w)
@@ -52,7 +52,8 @@ def as_param(path, w, root="params"):
         hint = " (use e.g. np.array(..., dtype=float))" if np.issubdtype(w.dtype, np.integer) else ""
         raise TypeError(f"{where} has dtype {w.dtype}; parameters must be floating-point arrays "
                         f"(float16, float32 or float64){hint}")
-    check_finite(where, w, "parameters")
+    if check:
+        check_finite(where, w, "parameters")
     return w
 
 
@@ -65,9 +66,15 @@ def as_grad(path, g, w, root="grads"):
         raise TypeError(f"{where} must be a numeric array, got {type(g).__name__}: {err}") from None
     if not (np.issubdtype(g.dtype, np.floating) or np.issubdtype(g.dtype, np.integer)):
         raise TypeError(f"{where} has dtype {g.dtype}; gradients must be real numbers")
-    if g.dtype != w.dtype:
-        g = g.astype(w.dtype)
     check_finite(where, g, "gradients")
+    if g.dtype != w.dtype:
+        with np.errstate(over="ignore"):
+            cast = g.astype(w.dtype)
+        if not np.isfinite(cast).all():
+            index = tuple(int(i) for i in np.argwhere(~np.isfinite(cast))[0])
+            raise NonFiniteError(f"{where} holds {g[index]!r} at index {index}, too large for the {w.dtype} "
+                                 f"parameters (largest {w.dtype}: {np.finfo(w.dtype).max:.4g})")
+        g = cast
     return g
 
 

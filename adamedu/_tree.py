@@ -65,7 +65,7 @@ def same_structure(a, b, path=(), names=("params", "grads")):
                              f"got {type(b).__name__}")
         if len(a) != len(b):
             raise ValueError(f"{where} must have {len(a)} entries like {leaf_name(path, names[0])}, got {len(b)}")
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
             same_structure(x, y, path + (i,), names)
     else:
         if isinstance(b, (dict, list, tuple)):

@@ -8,6 +8,7 @@ arrays here and on Keras tensors in :mod:`adamedu.keras`.
 """
 
 import dataclasses
+import functools
 import math
 
 import numpy as np
@@ -16,6 +17,8 @@ from .. import _tree
 from .._checks import NonFiniteError, as_grad, as_param, check_finite, check_hyperparameter
 
 __all__ = ["Optimizer", "State", "hyper", "numpy_ops"]
+
+BLOCK = 1 << 14  # elements per block of an in-place step: the temporaries of a rule stay in cache
 
 
 class numpy_ops:  # noqa: N801 - used like a module: ops.sqrt(v)
@@ -108,46 +111,97 @@ class Optimizer:
         state.update(self.scalars)
         return state
 
-    def step(self, params, grads, state):
-        """Return ``(new_params, new_state)``; no input is changed.
+    def step(self, params, grads, state, *, inplace=False):
+        """Return ``(new_params, new_state)``.
 
-        Raises before changing anything if the inputs do not fit together, or if a gradient
-        (or the parameters the step would produce) holds NaN or infinity.
+        By default the step is pure: no input is changed, and the results are new arrays. With
+        ``inplace=True`` the new values are written into the arrays of ``params`` and ``state``,
+        which are returned: the fast path for large models, which allocates nothing as large as
+        the parameters (the rule runs on cache-sized blocks).
+
+        Raises before changing anything if the inputs do not fit together or a gradient holds NaN
+        or infinity. If the parameters the step produces would not be finite (an overflow), the
+        pure step raises and changes nothing; the in-place step raises too, but the arrays it has
+        already written by then keep their new values.
         """
-        name = type(self).__name__
         _tree.same_structure(params, grads)
         self._check_state(params, state)
-        flat_w = [as_param(path, w) for path, w in _tree.flatten(params)]
-        flat_g = [as_grad(path, g, w) for (path, g), w in zip(_tree.flatten(grads), flat_w)]
+        leaves = _tree.flatten(params)
+        paths = [path for path, _ in leaves]
+        flat_w = [as_param(path, w, check=False) for path, w in leaves]  # finiteness: see _check_new
+        flat_g = [as_grad(path, g, w) for path, (_, g), w in zip(paths, _tree.flatten(grads), flat_w, strict=True)]
         flat_slots = [[leaf for _, leaf in _tree.flatten(state[s])] for s in self.slots]
 
         t = state["t"] + 1
         lr = self.learning_rate(t)
         scalars = self.next_scalars(t, **{k: state[k] for k in self.scalars})
-        new_w, new_slots = [], [[] for _ in self.slots]
-        for i, (w, g) in enumerate(zip(flat_w, flat_g)):
-            out = self.update(w, g, *(s[i] for s in flat_slots), t=t, lr=lr, **scalars)
-            out = [np.asarray(x, dtype=w.dtype) for x in (out if self.slots else (out,))]
-            new_w.append(out[0])
-            for acc, x in zip(new_slots, out[1:]):
-                acc.append(x)
-        for (path, _), w in zip(_tree.flatten(params), new_w):
-            try:
-                check_finite(_tree.leaf_name(path), w, "parameters")
-            except NonFiniteError as err:
-                raise NonFiniteError(f"{name} step {t} would overflow: {err}") from None
+        rule = functools.partial(self.update, t=t, lr=lr, **scalars)
+        # An overflow shows up as a non-finite result, which _check_new refuses with a clear message;
+        # numpy's own warnings about it would only add noise.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            if inplace:
+                return self._step_inplace(rule, params, paths, flat_w, flat_g, flat_slots, state, t, scalars)
+            return self._step_pure(rule, params, paths, flat_w, flat_g, flat_slots, t, scalars)
 
+    def _step_pure(self, rule, params, paths, flat_w, flat_g, flat_slots, t, scalars):
+
+        new_w, new_slots = [], [[] for _ in self.slots]
+        for i, (w, g) in enumerate(zip(flat_w, flat_g, strict=True)):
+            out = rule(w, g, *(s[i] for s in flat_slots))
+            out = [np.asarray(x, dtype=w.dtype) for x in (out if self.slots else (out,))]
+            self._check_new(paths[i], w, out[0], t)
+            new_w.append(out[0])
+            for acc, x in zip(new_slots, out[1:], strict=True):
+                acc.append(x)
         new_state = State(t=t)
-        for s, leaves in zip(self.slots, new_slots):
+        for s, leaves in zip(self.slots, new_slots, strict=True):
             new_state[s] = _tree.unflatten(params, leaves)
         new_state.update(scalars)
         return _tree.unflatten(params, new_w), new_state
+
+    def _step_inplace(self, rule, params, paths, flat_w, flat_g, flat_slots, state, t, scalars):
+        for i, w in enumerate(flat_w):  # every array must take writes before the first is written
+            for x in (w, *(s[i] for s in flat_slots)):
+                if not (isinstance(x, np.ndarray) and x.flags.writeable and x.flags.c_contiguous):
+                    raise ValueError(f"{type(self).__name__}.step(inplace=True) writes into the arrays it is "
+                                     f"given, so {_tree.leaf_name(paths[i])} and its state must be writeable, "
+                                     "C-contiguous numpy arrays; use the pure step (inplace=False) otherwise")
+        for i, (w, g) in enumerate(zip(flat_w, flat_g, strict=True)):
+            w_flat, g_flat = w.reshape(-1), g.reshape(-1)  # views: writes go to the caller's arrays
+            slots_flat = [s[i].reshape(-1) for s in flat_slots]
+            for lo in range(0, w_flat.size, BLOCK):
+                hi = lo + BLOCK
+                out = rule(w_flat[lo:hi], g_flat[lo:hi], *(s[lo:hi] for s in slots_flat))
+                out = out if self.slots else (out,)
+                self._check_new(paths[i], w_flat[lo:hi], out[0], t)
+                for target, x in zip((w_flat, *slots_flat), out, strict=True):
+                    target[lo:hi] = x
+        state["t"] = t
+        state.update(scalars)
+        return params, state
+
+    def _check_new(self, path, w, new_w, t):
+        """Refuse a step whose result is not finite, saying whether the input or the step was at fault."""
+        if math.isfinite(float(np.sum(new_w, dtype=np.float64))):
+            return
+        where = _tree.leaf_name(path)
+        check_finite(where, w, "parameters")  # NaN or inf already in the parameters we were given
+        try:
+            check_finite(where, new_w, "parameters")
+        except NonFiniteError as err:
+            raise NonFiniteError(f"{type(self).__name__} step {t} would overflow: {err}") from None
 
     def learning_rate(self, t):
         """The learning rate of step ``t``: ``lr`` itself, or ``lr(t)`` when ``lr`` is a schedule."""
         if not callable(self.lr):
             return self.lr
-        return check_hyperparameter(type(self).__name__, f"lr({t})", self.lr(t), ">= 0")
+        try:
+            lr = self.lr(t)
+        except Exception as err:
+            raise type(err)(f"{type(self).__name__}: lr is a schedule, and lr({t}) raised {type(err).__name__}: "
+                            f"{err}. A schedule takes the step t (counting from 1) and returns the learning "
+                            "rate") from err
+        return check_hyperparameter(type(self).__name__, f"lr({t})", lr, ">= 0")
 
     # -- what subclasses provide -----------------------------------------------------------
     def init_slot(self, name, w):
@@ -168,10 +222,13 @@ class Optimizer:
         if not isinstance(state, dict) or "t" not in state:
             raise TypeError(f"{name}.step: state must be the State returned by {name}.init or {name}.step, "
                             f"got {type(state).__name__}")
-        missing = [s for s in (*self.slots, *self.scalars) if s not in state]
-        if missing:
-            raise ValueError(f"{name}.step: state lacks {missing}; was it made by another optimizer? "
-                             f"{name} keeps {['t', *self.slots, *self.scalars]}")
+        keeps = ["t", *self.slots, *self.scalars]
+        missing = [s for s in keeps if s not in state]
+        extra = [s for s in state if s not in keeps]
+        if missing or extra:
+            found = ", ".join(f"{label} {names}" for label, names in (("lacks", missing), ("has", extra)) if names)
+            raise ValueError(f"{name}.step: this state {found}; was it made by another optimizer? "
+                             f"{name} keeps {keeps}")
         t = state["t"]
         if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 0:
             raise ValueError(f"{name}.step: state.t must be a whole number >= 0, got {t!r}")
