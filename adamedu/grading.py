@@ -319,7 +319,7 @@ def _diagnose(ex, case, got, expected):
     if len(ex.outputs) > 1:
         for perm in itertools.permutations(range(len(ex.outputs))):
             if perm != tuple(range(len(ex.outputs))) and _close([got[i] for i in perm], expected):
-                order = ", ".join(ex.outputs[i] for i in perm)
+                order = ", ".join(ex.outputs[perm.index(j)] for j in range(len(perm)))  # what sits where
                 return (f"the outputs are in the wrong order: you returned ({order}); "
                         f"return ({', '.join(ex.outputs)}).")
     for text, wrong in ex.mistakes.items():

@@ -1,0 +1,143 @@
+"""Write the student edition of the book: the chapters with exercises, their solutions taken out.
+
+Solutions are marked with nbgrader's convention, which many instructors already know:
+
+- in a code cell, the lines between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` are the solution;
+  the student edition replaces them by a stub that raises ``NotImplementedError`` (indented like them);
+- in a markdown cell, a sphinx-exercise ``{solution}`` directive is the written solution; the student
+  edition removes it, and so every cell from ``{solution-start}`` to ``{solution-end}``;
+- a cell tagged ``solution`` that holds no code marker is removed whole.
+
+Checks (``adamedu.grading.check(...)``) are kept, and outputs are cleared, so the first check a student
+meets fails with the checker's message until the exercise is done. The source tree is never written to.
+"""
+
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+
+__all__ = ["make_student_edition", "student_notebook", "has_exercises", "BOOK"]
+
+BOOK = Path(__file__).resolve().parent.parent / "book"
+
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+STUB = '# YOUR CODE HERE\nraise NotImplementedError("write your solution here, then run the check below")'
+_FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|:{3,})\{(?P<name>[\w-]+)\}")
+
+
+def has_exercises(nb):
+    """Whether the notebook holds at least one exercise (a sphinx-exercise directive or a tagged cell)."""
+    return any("{exercise" in cell.source or "exercise" in cell.metadata.get("tags", []) for cell in nb.cells)
+
+
+def student_notebook(nb):
+    """A copy of notebook ``nb`` with every solution taken out and every output cleared."""
+    cells, gated = [], False
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if cell.cell_type == "markdown":
+            if "{solution-start}" in cell.source:
+                gated = True
+            if gated:
+                gated = "{solution-end}" not in cell.source
+                continue
+            source = _drop_directives(cell.source, "solution")
+            if not source.strip():
+                continue
+            cell = nbformat.v4.new_markdown_cell(source, metadata=cell.metadata)
+        elif gated:
+            continue
+        elif cell.cell_type == "code":
+            if BEGIN in cell.source:
+                source = _stub_solutions(cell.source)
+            elif "solution" in tags:
+                continue
+            else:
+                source = cell.source
+            metadata = {k: v for k, v in cell.metadata.items() if k not in ("execution", "collapsed", "scrolled")}
+            metadata["tags"] = [t for t in tags if t not in ("hide-input", "hide-cell", "remove-input")]
+            if not metadata["tags"]:
+                del metadata["tags"]
+            cell = nbformat.v4.new_code_cell(source, metadata=metadata)
+        cells.append(cell)
+    out = nbformat.v4.new_notebook(cells=cells, metadata=nb.metadata)
+    for i, cell in enumerate(out.cells):
+        cell.id = f"cell-{i}"
+    return out
+
+
+def _stub_solutions(source):
+    """Replace each BEGIN/END SOLUTION region by the stub, at the region's indentation."""
+    lines, out, inside = source.splitlines(), [], False
+    for line in lines:
+        stripped = line.strip()
+        if stripped == BEGIN:
+            inside = True
+            indent = line[: len(line) - len(line.lstrip())]
+            out.extend(indent + stub_line for stub_line in STUB.splitlines())
+        elif stripped == END:
+            if not inside:
+                raise ValueError(f"{END!r} without {BEGIN!r} in a cell starting {lines[0]!r}")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise ValueError(f"{BEGIN!r} without {END!r} in a cell starting {lines[0]!r}")
+    return "\n".join(out)
+
+
+def _drop_directives(source, name):
+    """Remove every ``{name}`` directive block (backtick or colon fenced) from markdown ``source``."""
+    lines, out, closing = source.splitlines(), [], None
+    for line in lines:
+        if closing is None:
+            match = _FENCE.match(line)
+            if match and match["name"] == name:
+                closing = match["fence"]
+                continue
+            out.append(line)
+        elif line.strip() == closing:
+            closing = None
+    return "\n".join(out).strip("\n") + ("\n" if out else "")
+
+
+def make_student_edition(out_dir, book=BOOK, overwrite=False):
+    """Write the student edition of every notebook under ``book`` that holds exercises into ``out_dir``.
+
+    Returns the written paths. Refuses an ``out_dir`` inside the source tree, and a non-empty one
+    unless ``overwrite`` is true.
+    """
+    out_dir, book = Path(out_dir).resolve(), Path(book).resolve()
+    source_root = book.parent
+    if out_dir == source_root or source_root in out_dir.parents and not _ignored(out_dir, source_root):
+        raise ValueError(f"out_dir {out_dir} is inside the source tree {source_root}; the student edition is "
+                         "written elsewhere (or under _build/), so that it can never overwrite the solutions")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"out_dir {out_dir} exists and is not a directory")
+    if out_dir.exists() and any(out_dir.iterdir()):
+        if not overwrite:
+            raise FileExistsError(f"out_dir {out_dir} is not empty; choose an empty or new directory, or pass "
+                                  "--overwrite to replace its contents")
+        shutil.rmtree(out_dir)
+    notebooks = sorted(p for p in book.glob("*.ipynb"))
+    written = []
+    for path in notebooks:
+        nb = nbformat.read(path, as_version=4)
+        if not has_exercises(nb):
+            continue
+        student = student_notebook(nb)
+        nbformat.validate(student)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        target = out_dir / path.name
+        nbformat.write(student, target)
+        written.append(target)
+    if not written:
+        raise ValueError(f"no notebook under {book} holds exercises")
+    return written
+
+
+def _ignored(out_dir, source_root):
+    """Build output under the source tree (``_build``) is not source."""
+    return "_build" in out_dir.relative_to(source_root).parts
