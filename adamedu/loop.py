@@ -39,6 +39,7 @@ class Trace:
     optimizer: object
     problem: object
     message: str | None = None
+    name: str | None = None  # a label of the caller's choosing, for legends
 
     @property
     def final(self):
@@ -61,8 +62,8 @@ class Trace:
 
     @property
     def label(self):
-        """The optimizer and its settings, for a legend: ``GradientDescent(lr=0.05)``."""
-        return describe(self.optimizer)
+        """The name given to the run, else the optimizer and its settings: ``GradientDescent(lr=0.05)``."""
+        return self.name if self.name is not None else describe(self.optimizer)
 
     @property
     def regret(self):
@@ -89,14 +90,15 @@ class Trace:
         return f"Trace({self.label} on {self.problem.name}: {outcome})"
 
 
-def minimize(problem, x0, optimizer, steps, *, max_loss=math.inf):
+def minimize(problem, x0, optimizer, steps, *, max_loss=math.inf, label=None):
     """Take ``steps`` steps of ``optimizer`` on ``problem`` from ``x0``; return a :class:`Trace`.
 
     Step k (k = 1, 2, ...) asks for the gradient ``problem.grad(x, k)`` (so a stochastic problem
     draws the noise of step k), calls ``optimizer.step`` and projects the result into the
     problem's domain. The run stops early, with ``diverged_at = k``, when the step is refused
     (NaN or infinity) or the new loss is not finite or exceeds ``max_loss``. An integer ``x0``
-    is converted to float64; a float32 ``x0`` stays float32.
+    is converted to float64; a float32 ``x0`` stays float32. ``label`` names the run in legends
+    (by default the optimizer and its settings).
     """
     for what, value in (("problem", problem), ("optimizer", optimizer)):
         if isinstance(value, type):  # minimize(ravine(), x0, Adam, ...): the class, not an instance
@@ -139,7 +141,7 @@ def minimize(problem, x0, optimizer, steps, *, max_loss=math.inf):
             x = x_new
             path.append(x)
             losses.append(loss)
-    return Trace(np.array(path), np.array(losses), diverged_at, optimizer, problem, message)
+    return Trace(np.array(path), np.array(losses), diverged_at, optimizer, problem, message, label)
 
 
 def race(problem, x0, optimizers, steps, **kwargs):
@@ -156,7 +158,7 @@ def race(problem, x0, optimizers, steps, **kwargs):
             label = describe(opt)
             seen[label] = seen.get(label, 0) + 1
             pairs.append((label if seen[label] == 1 else f"{label} ({seen[label]})", opt))
-    return {label: minimize(problem, x0, opt, steps, **kwargs) for label, opt in pairs}
+    return {label: minimize(problem, x0, opt, steps, label=label, **kwargs) for label, opt in pairs}
 
 
 def describe(optimizer):

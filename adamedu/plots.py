@@ -60,6 +60,7 @@ STYLE = {
 }
 """rcParams for figures that read on the light and the dark theme alike (see the module docstring)."""
 
+CEILING = 1e250  # loss_curves draws larger (blown-up) losses at this height on a log axis
 MAX_FRAMES = 60  # an animation embeds one picture per frame (~35 kB as JPEG): 60 keep a page near 2 MB
 _DOTS_UP_TO = 150  # paths with more points than this are drawn without a dot per iterate (dots would merge)
 
@@ -379,7 +380,8 @@ def loss_curves(traces, ax=None, log=True, *, offset=0.0, floor=None, title=None
     tenth of the smallest positive value shown, so an exact 0 sits just under the rest of the curve).
     A negative value means ``offset`` is wrong for this loss (or a log axis is): that raises.
 
-    A loss that is NaN or infinite leaves a gap. A diverged run (``diverged_at`` not None) ends in a ×
+    Values above ``CEILING`` (1e250) are drawn at it. A loss that is NaN or infinite leaves a gap. A diverged
+    run (``diverged_at`` not None) ends in a ×
     at its last loss, and its legend entry says at which step it diverged.
     """
     runs = [_loss_run(trace, i, label) for i, (trace, label) in enumerate(_as_list(traces, "loss_curves"))]
@@ -402,6 +404,8 @@ def loss_curves(traces, ax=None, log=True, *, offset=0.0, floor=None, title=None
         if floor <= 0:
             raise ValueError(f"loss_curves: floor must be a number > 0 (a log axis cannot show 0), got {floor!r}")
         shown = [np.where(y <= floor, floor, y) for y in shown]  # NaN stays NaN: a gap
+        # A blown-up run can reach 1e308, where the log axis's autoscaling margins overflow: draw it at CEILING.
+        shown = [np.where(y > CEILING, CEILING, y) for y in shown]
     with style():
         ax = _new_axes(ax, figsize)
         for i, (run, y) in enumerate(zip(runs, shown, strict=True)):

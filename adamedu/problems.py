@@ -471,7 +471,9 @@ class SoftmaxRegression(_DataProblem):
 
     def _loss_on(self, W, X, y):
         z = X @ W
-        return np.mean(np.logaddexp.reduce(z, axis=1) - z[np.arange(len(y)), y])
+        z_max = z.max(axis=1, keepdims=True)  # log Σ exp z = max z + log Σ exp(z − max z): no overflow
+        log_sum_exp = z_max[:, 0] + np.log(np.exp(z - z_max).sum(axis=1))
+        return np.mean(log_sum_exp - z[np.arange(len(y)), y])
 
     def _grad_on(self, W, X, y):
         p = _softmax(X @ W)
