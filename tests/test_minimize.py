@@ -222,3 +222,12 @@ def test_bad_input_is_refused_with_a_clear_message(make, error, words):
         make()
     for word in words:
         assert word in str(info.value), f"{word!r} not in {str(info.value)!r}"
+
+
+def test_a_label_given_to_minimize_or_race_names_the_trace():
+    import adamedu as ae
+
+    assert ae.minimize(ae.ravine(), [1.5, 1.5], ae.Adam(), 2, label="mine").label == "mine"
+    assert ae.minimize(ae.ravine(), [1.5, 1.5], ae.Adam(lr=0.1), 2).label.startswith("Adam(")
+    traces = ae.race(ae.ravine(), [1.5, 1.5], {"fast": ae.Adam(lr=0.1), "slow": ae.Adam()}, 2)
+    assert [t.label for t in traces.values()] == ["fast", "slow"]

@@ -332,3 +332,17 @@ def test_jshtml_refuses_bad_options(kwargs, words):
     with pytest.raises(ValueError, match=words):
         plots.jshtml(anim, **kwargs)
     anim._draw_was_started = True
+
+
+def test_loss_curves_keep_a_blown_up_run_on_a_usable_log_axis():
+    import warnings
+
+    losses = np.array([1.0, 1e100, 1e307])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ax = plots.loss_curves([losses, np.array([1.0, 0.1, 0.01])])
+    bottom, top = ax.get_ylim()
+    assert np.isfinite(top) and top > plots.CEILING  # the blown-up run is drawn at the ceiling, in view
+    assert ax.lines[0].get_ydata()[-1] == plots.CEILING
+    assert bottom < 0.01
+    plt.close(ax.figure)
