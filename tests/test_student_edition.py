@@ -1,0 +1,133 @@
+"""The student edition: solutions out, stubs in, checks kept; it runs until the first check, which fails helpfully."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from adamedu import student_edition as se
+
+ROOT = Path(__file__).resolve().parent.parent
+BOOK = ROOT / "book"
+CHAPTERS = sorted(p for p in BOOK.glob("*.ipynb") if se.has_exercises(nbformat.read(p, as_version=4)))
+
+
+def solution_lines(nb):
+    """Every substantial line of every solution in the source notebook."""
+    lines = []
+    for cell in nb.cells:
+        text = cell.source
+        if cell.cell_type == "code" and se.BEGIN in text:
+            inside = False
+            for line in text.splitlines():
+                if line.strip() == se.BEGIN:
+                    inside = True
+                elif line.strip() == se.END:
+                    inside = False
+                elif inside:
+                    lines.append(line.strip())
+        if cell.cell_type == "markdown" and "{solution}" in text:
+            kept = se._drop_directives(text, "solution").splitlines()
+            lines += [line.strip() for line in text.splitlines() if line not in kept]
+    return [line for line in lines if len(line) > 12 and not line.startswith((":::", ":class:", "```"))]
+
+
+@pytest.fixture(scope="module")
+def edition(tmp_path_factory):
+    out = tmp_path_factory.mktemp("student") / "edition"
+    # through the console script, as an instructor runs it
+    script = Path(sys.executable).parent / "adamedu"
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "adamedu.cli"]
+    result = subprocess.run([*cmd, "student-edition", str(out)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_every_chapter_has_at_least_four_exercises():
+    chapters = sorted(BOOK.glob("0*.ipynb"))
+    assert chapters, "no chapters"
+    for path in chapters:
+        text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown")
+        assert text.count("{exercise}") >= 4, f"{path.name} has {text.count('{exercise}')} exercises, needs 4"
+
+
+def test_the_edition_holds_every_chapter_with_exercises(edition):
+    assert CHAPTERS, "no chapter holds exercises yet"
+    assert sorted(p.name for p in edition.glob("*.ipynb")) == [p.name for p in CHAPTERS]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_no_solution_survives_and_stubs_and_checks_remain(edition, chapter):
+    source = nbformat.read(chapter, as_version=4)
+    student = nbformat.read(edition / chapter.name, as_version=4)
+    nbformat.validate(student)
+    text = "\n".join(c.source for c in student.cells)
+    leaked = [line for line in solution_lines(source) if line in text]
+    assert not leaked, f"solution lines in the student edition of {chapter.name}: {leaked[:5]}"
+    assert se.BEGIN not in text and "{solution}" not in text and "{solution-start}" not in text
+    stubs = text.count("raise NotImplementedError")
+    assert stubs == sum(c.source.count(se.BEGIN) for c in source.cells if c.cell_type == "code")
+    checks = [c.source for c in source.cells if "check" in c.metadata.get("tags", [])]
+    assert all(c in text for c in checks), "a check cell was lost"
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in student.cells
+               if c.cell_type == "code")
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_the_student_notebook_runs_until_its_first_check_which_names_the_missing_work(edition, chapter):
+    import nbclient
+
+    nb = nbformat.read(edition / chapter.name, as_version=4)
+    first_check = next((i for i, c in enumerate(nb.cells) if "check" in c.metadata.get("tags", [])), None)
+    if first_check is None:
+        pytest.skip(f"{chapter.name} has no check cell")
+    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                                     resources={"metadata": {"path": str(edition)}})
+    with pytest.raises(nbclient.exceptions.CellExecutionError) as excinfo:
+        client.execute()
+    failed = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+              and any(o.get("output_type") == "error" for o in c.get("outputs", []))]
+    assert failed == [first_check], f"the first error is in cell {failed}, not at the first check {first_check}"
+    assert "AssertionError" in str(excinfo.value) and "not written yet" in str(excinfo.value)
+
+
+def test_the_tool_never_writes_into_the_source_tree_and_refuses_a_full_directory(tmp_path):
+    with pytest.raises(ValueError, match="inside the source tree"):
+        se.make_student_edition(ROOT / "student")
+    with pytest.raises(ValueError, match="inside the source tree"):
+        se.make_student_edition(BOOK)
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "keep.txt").write_text("an instructor's file")
+    with pytest.raises(FileExistsError, match="not empty"):
+        se.make_student_edition(full)
+    assert (full / "keep.txt").read_text() == "an instructor's file"
+    written = se.make_student_edition(full, overwrite=True)
+    assert written and not (full / "keep.txt").exists()
+
+
+def test_the_command_line_explains_a_refusal(tmp_path):
+    (tmp_path / "x").write_text("")
+    result = subprocess.run([sys.executable, "-m", "adamedu.cli", "student-edition", str(tmp_path)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "not empty" in result.stderr and "--overwrite" in result.stderr
+
+
+def test_stubs_keep_the_indentation_and_the_rest_of_the_cell():
+    source = "def f(w):\n    '''doc'''\n    ### BEGIN SOLUTION\n    return w\n    ### END SOLUTION\n\nprint(1)"
+    stubbed = se._stub_solutions(source)
+    assert stubbed.splitlines()[:2] == ["def f(w):", "    '''doc'''"]
+    assert "    raise NotImplementedError(" in stubbed and "return w" not in stubbed and stubbed.endswith("print(1)")
+    compile(stubbed, "<stub>", "exec")
+    with pytest.raises(ValueError, match="without"):
+        se._stub_solutions("### BEGIN SOLUTION\nx = 1")
+
+
+def test_solution_directives_of_both_fences_are_removed_and_the_rest_kept():
+    md = ("Before.\n\n:::{solution} ex-a\n:class: dropdown\n\nSecret answer.\n:::\n\nMiddle.\n\n"
+          "```{solution} ex-b\nAnother secret.\n```\n\nAfter.\n")
+    kept = se._drop_directives(md, "solution")
+    assert "Secret" not in kept and "Another secret" not in kept
+    assert all(word in kept for word in ("Before.", "Middle.", "After."))
