@@ -23,7 +23,7 @@ __all__ = ["make_student_edition", "student_notebook", "has_exercises", "BOOK"]
 BOOK = Path(__file__).resolve().parent.parent / "book"
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-STUB = '# YOUR CODE HERE\nraise NotImplementedError("write your solution here, then run the check below")'
+STUB = "# YOUR CODE HERE\nraise NotImplementedError(\"write your solution here\")"
 _FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|:{3,})\{(?P<name>[\w-]+)\}")
 
 
