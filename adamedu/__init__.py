@@ -8,6 +8,7 @@ Every optimizer has one API::
 """
 
 from ._checks import NonFiniteError
+from .datasets import wilson_classification, wilson_features
 from .loop import Trace, minimize, race
 from .nn import Dense, Dropout, Network, ReLU, Sigmoid, Tanh, mlp
 from .optimizers import (
@@ -50,4 +51,6 @@ __all__ = [
     # a small numpy network and its training loop
     "Network", "mlp", "Dense", "ReLU", "Tanh", "Sigmoid", "Dropout",
     "fit", "evaluate", "predict", "predict_classes", "History", "Divergence",
+    # Wilson et al.'s constructed classification (the limits chapter)
+    "wilson_classification", "wilson_features",
 ]
