@@ -19,7 +19,7 @@ import numpy as np
 
 from .optimizers import Adam, AdamW, GradientDescent, Momentum, RMSprop
 
-__all__ = ["check", "EXERCISES"]
+__all__ = ["check", "attempt", "EXERCISES"]
 
 RTOL, ATOL = 1e-6, 1e-12  # float64 inputs: a correct rule written any sensible way agrees far closer
 
@@ -284,6 +284,23 @@ def check(name, fn, cases=40, seed=0):
         _check_case(ex, fn, case)
     print(f"✓ {ex.name} is correct on {cases} random cases (shapes, scales 1e-8 to 1e3"
           + (", t from 1 to 1000)." if "t" in ex.args else")."))
+
+
+def attempt(fn, *args, **kwargs):
+    """Call a student's ``fn`` for an exploratory exercise; turn its failure into a message to act on.
+
+    Returns what ``fn`` returns. A stub's NotImplementedError becomes an AssertionError saying the
+    function is not written yet; any other error becomes an AssertionError naming it. The check cell
+    then asserts on the result with messages of its own.
+    """
+    name = getattr(fn, "__name__", "your function")
+    try:
+        return fn(*args, **kwargs)
+    except NotImplementedError:
+        raise AssertionError(f"{name} is not written yet (it raises NotImplementedError): replace the "
+                             "`raise NotImplementedError` line with your code.") from None
+    except Exception as err:
+        raise AssertionError(f"{name} raised {type(err).__name__}: {err}") from err
 
 
 def _check_case(ex, fn, case):

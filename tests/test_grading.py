@@ -284,3 +284,17 @@ def test_unknown_exercise_and_non_callable_are_refused():
         check("adam", adam_paper)
     with pytest.raises(TypeError, match="must be your function"):
         check("adam_step", 3)
+
+
+def test_attempt_passes_results_through_and_explains_failures():
+    from adamedu.grading import attempt
+
+    assert attempt(lambda x, y=1: x + y, 2, y=3) == 5
+
+    def smallest_beta2(C):
+        raise NotImplementedError
+
+    with pytest.raises(AssertionError, match="smallest_beta2 is not written yet"):
+        attempt(smallest_beta2, 5)
+    with pytest.raises(AssertionError, match="raised ZeroDivisionError"):
+        attempt(lambda: 1 / 0)
