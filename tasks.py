@@ -32,7 +32,7 @@ def run(*cmd, check=True, **kwargs):
 
 def setup(extra):
     """Create .venv and install adamedu[extra] into it, unless that is already done."""
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036 - this script may be started by an older Python
         sys.exit(f"adamedu needs Python 3.10 or newer; this is {sys.version.split()[0]}")
     if not PYTHON.exists():
         print(f"creating {VENV}", flush=True)
@@ -73,19 +73,51 @@ def book(*args):
     print(f"\nThe website is in {ROOT / '_build' / 'html'}; open {ROOT / '_build' / 'html' / 'index.html'}")
 
 
+def chromium():
+    """Debian's Chromium, which tests/test_site.py drives through Playwright (whose own browser download needs
+    the internet). Installed with apt-get when we are root on a Debian-like system; otherwise we say how."""
+    if shutil.which("chromium") or Path("/usr/bin/chromium").exists():
+        return
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        apt = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        run("apt-get", "update", "-q", check=False, env=apt)
+        if run("apt-get", "install", "-y", "-q", "chromium", check=False, env=apt).returncode == 0:
+            return
+    print("Chromium is missing and could not be installed here: install Debian's `chromium` package (or set\n"
+          "CHROMIUM=/path/to/chromium). Without it the browser tests of the website (tests/test_site.py)\n"
+          "are skipped, and under CI they fail.", flush=True)
+
+
 def test(*args):
-    """Lint, then every test (unit, property, reference, notebooks), then the warning-free book build."""
+    """Lint, the warning-free book build, then every test (unit, property, reference, notebooks, the built
+    website in a browser)."""
     setup("test")
+    chromium()
     run(BIN / "ruff", "check", ".")
-    workers = ["-n", "2"] if os.cpu_count() and os.cpu_count() > 1 else []
+    shutil.rmtree(ROOT / "_build", ignore_errors=True)  # a fresh build: -W must see every warning
+    # The build comes first because tests/test_site.py tests the site it makes; if it fails, the tests still
+    # run (to say what else is wrong) and the command fails at the end.
+    built = run(BIN / "jupyter-book", "build", ".", "--path-output", ".", "-W", "--keep-going", check=False)
+    # loadgroup: the browser tests (one xdist_group) share one worker and one browser; the rest spread as usual.
+    workers = ["-n", "2", "--dist", "loadgroup"] if os.cpu_count() and os.cpu_count() > 1 else []
     # pytest's workers already use every core: BLAS threads on top of them only fight for it.
     single = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    run(PYTHON, "-m", "pytest", *workers, "--nbmake", "tests", "book", *args, env=single)
-    shutil.rmtree(ROOT / "_build", ignore_errors=True)  # a fresh build: -W must see every warning
-    run(BIN / "jupyter-book", "build", ".", "--path-output", ".", "-W", "--keep-going")
+    tests = run(PYTHON, "-m", "pytest", *workers, "--nbmake", "tests", "book", *args, env=single, check=False)
+    if built.returncode != 0:
+        print("the book build failed (see its log above)", flush=True)
+    sys.exit(built.returncode or tests.returncode)
 
 
-COMMANDS = {"book": book, "test": test}
+def bench(*args):
+    """Time adamedu against Keras and PyTorch, and the notebooks; write book/_benchmark_results.md.
+
+    Extra arguments go to `python -m adamedu.benchmark` (e.g. --quick, --out FILE, --skip notebooks).
+    """
+    setup("test")
+    run(PYTHON, "-m", "adamedu.benchmark", *args)
+
+
+COMMANDS = {"book": book, "test": test, "bench": bench}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

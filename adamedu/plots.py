@@ -568,9 +568,9 @@ _FONT_AWESOME_LINK = ('<link rel="stylesheet"\n'
                       'href="https://maxcdn.bootstrapcdn.com/font-awesome/4.4.0/css/font-awesome.min.css">')
 _TEXT = "\ufe0e"  # "show as text, not as an emoji" after a symbol
 _BUTTON_SYMBOLS = {
-    "fa-minus": "−", "fa-fast-backward": "⏮" + _TEXT, "fa-step-backward": "❙◀" + _TEXT,
+    "fa-minus": "−", "fa-fast-backward": "❙◀◀" + _TEXT, "fa-step-backward": "❙◀" + _TEXT,
     "fa-play fa-flip-horizontal": "◀" + _TEXT, "fa-pause": "❚❚", "fa-play": "▶" + _TEXT,
-    "fa-step-forward": "▶" + _TEXT + "❙", "fa-fast-forward": "⏭" + _TEXT, "fa-plus": "+",
+    "fa-step-forward": "▶" + _TEXT + "❙", "fa-fast-forward": "▶▶" + _TEXT + "❙", "fa-plus": "+",
 }
 
 
