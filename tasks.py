@@ -22,6 +22,11 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 
 
+# The chapters multiply small matrices, where BLAS threads cost more than they give, and pytest's workers
+# already use every core: one BLAS thread per process.
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 def run(*cmd, check=True, **kwargs):
     print("+", " ".join(str(c) for c in cmd), flush=True)
     result = subprocess.run([str(c) for c in cmd], cwd=ROOT, **kwargs)
@@ -69,7 +74,7 @@ def optional_torch():
 def book(*args):
     """Build the website. Extra arguments go to `jupyter-book build` (e.g. -W --keep-going)."""
     setup("book")
-    run(BIN / "jupyter-book", "build", ".", "--path-output", ".", *args)
+    run(BIN / "jupyter-book", "build", ".", "--path-output", ".", *args, env={**os.environ, **ONE_THREAD})
     print(f"\nThe website is in {ROOT / '_build' / 'html'}; open {ROOT / '_build' / 'html' / 'index.html'}")
 
 
@@ -97,11 +102,11 @@ def test(*args):
     shutil.rmtree(ROOT / "_build", ignore_errors=True)  # a fresh build: -W must see every warning
     # The build comes first because tests/test_site.py tests the site it makes; if it fails, the tests still
     # run (to say what else is wrong) and the command fails at the end.
-    built = run(BIN / "jupyter-book", "build", ".", "--path-output", ".", "-W", "--keep-going", check=False)
+    single = {**os.environ, **ONE_THREAD}
+    built = run(BIN / "jupyter-book", "build", ".", "--path-output", ".", "-W", "--keep-going", check=False,
+                env=single)
     # loadgroup: the browser tests (one xdist_group) share one worker and one browser; the rest spread as usual.
     workers = ["-n", "2", "--dist", "loadgroup"] if os.cpu_count() and os.cpu_count() > 1 else []
-    # pytest's workers already use every core: BLAS threads on top of them only fight for it.
-    single = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     tests = run(PYTHON, "-m", "pytest", *workers, "--nbmake", "tests", "book", *args, env=single, check=False)
     if built.returncode != 0:
         print("the book build failed (see its log above)", flush=True)
