@@ -2,6 +2,8 @@
 
     python3 tasks.py book    build the website into _build/html  (executes every chapter)
     python3 tasks.py test    run every test: lint, unit, property, reference, notebooks, the -W book build
+    python3 tasks.py bench   time adamedu against Keras and PyTorch, execute every notebook; write
+                             book/_benchmark_results.md
 
 Both create ./.venv on first use and install the package into it (pip install -e) with the
 extras they need; later runs only re-install when pyproject.toml has changed.

@@ -43,31 +43,37 @@ def check_hyperparameter(owner, name, value, allowed):
 
 def as_param(path, w, root="params", check=True):
     """The leaf ``w`` as a floating-point array; refuse integers, non-numbers and (if ``check``) non-finite values."""
-    where = leaf_name(path, root)
+    # Runs on every leaf of every optimizer step: the leaf's name is only spelled out for an error message.
     try:
         w = np.asarray(w)
     except Exception as err:  # ragged lists and the like
-        raise TypeError(f"{where} must be a floating-point array, got {type(w).__name__}: {err}") from None
-    if not np.issubdtype(w.dtype, np.floating):
+        raise TypeError(f"{leaf_name(path, root)} must be a floating-point array, got {type(w).__name__}: "
+                        f"{err}") from None
+    if w.dtype.kind != "f" and not np.issubdtype(w.dtype, np.floating):  # kind "f": the common case, at no cost
         hint = " (use e.g. np.array(..., dtype=float))" if np.issubdtype(w.dtype, np.integer) else ""
-        raise TypeError(f"{where} has dtype {w.dtype}; parameters must be floating-point arrays "
+        raise TypeError(f"{leaf_name(path, root)} has dtype {w.dtype}; parameters must be floating-point arrays "
                         f"(float16, float32 or float64){hint}")
     if check:
-        check_finite(where, w, "parameters")
+        check_finite(leaf_name(path, root), w, "parameters")
     return w
 
 
 def as_grad(path, g, w, root="grads"):
-    """The leaf ``g`` as an array of the dtype of its parameter ``w``; refuse NaN and infinity."""
-    where = leaf_name(path, root)
+    """The leaf ``g`` as an array of the dtype of its parameter ``w``; refuse NaN and infinity.
+
+    Runs on every step: call it under ``np.errstate(over="ignore")`` (see all_finite).
+    """
     try:
         g = np.asarray(g)
     except Exception as err:
-        raise TypeError(f"{where} must be a numeric array, got {type(g).__name__}: {err}") from None
-    if not (np.issubdtype(g.dtype, np.floating) or np.issubdtype(g.dtype, np.integer)):
-        raise TypeError(f"{where} has dtype {g.dtype}; gradients must be real numbers")
-    check_finite(where, g, "gradients")
+        raise TypeError(f"{leaf_name(path, root)} must be a numeric array, got {type(g).__name__}: {err}") from None
+    # the dtype of w is a floating one (as_param): only a gradient of another dtype needs looking at
+    if g.dtype != w.dtype and not (np.issubdtype(g.dtype, np.floating) or np.issubdtype(g.dtype, np.integer)):
+        raise TypeError(f"{leaf_name(path, root)} has dtype {g.dtype}; gradients must be real numbers")
+    if not all_finite(g):
+        check_finite(leaf_name(path, root), g, "gradients")
     if g.dtype != w.dtype:
+        where = leaf_name(path, root)
         with np.errstate(over="ignore"):
             cast = g.astype(w.dtype)
         if not np.isfinite(cast).all():
@@ -78,15 +84,39 @@ def as_grad(path, g, w, root="grads"):
     return g
 
 
-def check_finite(where, x, what):
-    """Raise NonFiniteError with the first bad index when ``x`` holds NaN or infinity."""
-    # np.sum is one fast pass; NaN and inf survive it. Only when it is not finite (or
-    # overflowed) do we pay for the exact search.
-    if math.isfinite(float(np.sum(x, dtype=np.float64))):
-        return
+def all_finite(x):
+    """True if the array ``x`` surely holds no NaN or infinity; False if it may (then search with check_finite).
+
+    It runs on every gradient and every new parameter of every step, so it is one pass, the fastest
+    numpy has: the dot product of ``x`` with itself (BLAS), which NaN and infinity survive. Large
+    finite values can overflow it too, which is why False only means "look closer"; numpy warns about
+    such an overflow, so callers that may see huge values call it under ``np.errstate(over="ignore")``.
+    """
+    x = x if type(x) is np.ndarray else np.asarray(x)
+    if x.dtype.kind != "f":
+        return True  # integers and booleans cannot be NaN or infinite
+    return math.isfinite(float(np.vdot(x, x)))  # vdot: the dot product of the arrays flattened
+
+
+def check_finite(where, x, what, block_of=None):
+    """Raise NonFiniteError with the first bad index when ``x`` holds NaN or infinity.
+
+    ``block_of=(offset, shape)`` says that ``x`` is a block of an array of that shape, flattened,
+    starting at flat index ``offset``: the index reported is then the one in that array.
+    """
+    # Only when the fast check fails (a NaN, an inf, or an overflow) do we pay for the exact search.
+    with np.errstate(over="ignore"):
+        if all_finite(x):
+            return
     bad = ~np.isfinite(x)
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
-        where_in = f" at index {index}" if x.ndim else ""
-        raise NonFiniteError(f"{where} holds {x[index]}{where_in} ({int(bad.sum())} non-finite value(s)); "
+        value = x[index]
+        ndim = x.ndim
+        if block_of is not None:
+            offset, shape = block_of
+            index, ndim = tuple(int(i) for i in np.unravel_index(offset + int(np.ravel_multi_index(index, x.shape)),
+                                                                 shape)), len(shape)
+        where_in = f" at index {index}" if ndim else ""
+        raise NonFiniteError(f"{where} holds {value}{where_in} ({int(bad.sum())} non-finite value(s)); "
                              f"{what} must be finite")

@@ -14,11 +14,14 @@ import math
 import numpy as np
 
 from .. import _tree
-from .._checks import NonFiniteError, as_grad, as_param, check_finite, check_hyperparameter
+from .._checks import NonFiniteError, all_finite, as_grad, as_param, check_finite, check_hyperparameter
 
 __all__ = ["Optimizer", "State", "hyper", "numpy_ops"]
 
-BLOCK = 1 << 14  # elements per block of an in-place step: the temporaries of a rule stay in cache
+# Bytes per block of an in-place step. The rule's temporaries then stay in the L2 cache, and below the
+# 96-128 KiB from which glibc's malloc gives freed memory back to the system and takes it again for
+# every block (measured: 128 KiB blocks run 3-6x slower than 64 KiB ones, see book/appendix_speed.md).
+BLOCK_BYTES = 1 << 16
 
 
 class numpy_ops:  # noqa: N801 - used like a module: ops.sqrt(v)
@@ -118,19 +121,21 @@ class Optimizer:
         ``inplace=True`` the new values are written into the arrays of ``params`` and ``state``,
         which are returned: the fast path for large models, which allocates nothing as large as
         the parameters (the rule runs on cache-sized blocks).
+        The parameters and their state must then be writeable, C-contiguous numpy arrays.
 
         Raises before changing anything if the inputs do not fit together or a gradient holds NaN
         or infinity. If the parameters the step produces would not be finite (an overflow), the
-        pure step raises and changes nothing; the in-place step raises too, but the arrays it has
+        pure step raises and changes nothing; the in-place step raises too, but the blocks it has
         already written by then keep their new values.
         """
-        _tree.same_structure(params, grads)
-        self._check_state(params, state)
+        given_g = []
+        _tree.same_structure(params, grads, leaves=given_g)
+        flat_slots = self._check_state(params, state)
         leaves = _tree.flatten(params)
         paths = [path for path, _ in leaves]
         flat_w = [as_param(path, w, check=False) for path, w in leaves]  # finiteness: see _check_new
-        flat_g = [as_grad(path, g, w) for path, (_, g), w in zip(paths, _tree.flatten(grads), flat_w, strict=True)]
-        flat_slots = [[leaf for _, leaf in _tree.flatten(state[s])] for s in self.slots]
+        with np.errstate(over="ignore"):  # a huge gradient is named by as_grad; numpy's warning would only add noise
+            flat_g = [as_grad(path, g, w) for path, g, w in zip(paths, given_g, flat_w, strict=True)]
 
         t = state["t"] + 1
         lr = self.learning_rate(t)
@@ -140,7 +145,8 @@ class Optimizer:
         # numpy's own warnings about it would only add noise.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             if inplace:
-                return self._step_inplace(rule, params, paths, flat_w, flat_g, flat_slots, state, t, scalars)
+                given = [w for _, w in leaves]
+                return self._step_inplace(rule, params, given, paths, flat_w, flat_g, flat_slots, state, t, scalars)
             return self._step_pure(rule, params, paths, flat_w, flat_g, flat_slots, t, scalars)
 
     def _step_pure(self, rule, params, paths, flat_w, flat_g, flat_slots, t, scalars):
@@ -159,9 +165,12 @@ class Optimizer:
         new_state.update(scalars)
         return _tree.unflatten(params, new_w), new_state
 
-    def _step_inplace(self, rule, params, paths, flat_w, flat_g, flat_slots, state, t, scalars):
-        for i, w in enumerate(flat_w):  # every array must take writes before the first is written
-            for x in (w, *(s[i] for s in flat_slots)):
+    def _step_inplace(self, rule, params, given, paths, flat_w, flat_g, flat_slots, state, t, scalars):
+        # Every array must take writes before the first is written. The leaves are checked as given: a leaf
+        # that is not an ndarray (a number, a list) was copied into a new array by as_param, and writing
+        # there would leave the caller's parameters unchanged.
+        for i, leaf in enumerate(given):
+            for x in (leaf, *(s[i] for s in flat_slots)):
                 if not (isinstance(x, np.ndarray) and x.flags.writeable and x.flags.c_contiguous):
                     raise ValueError(f"{type(self).__name__}.step(inplace=True) writes into the arrays it is "
                                      f"given, so {_tree.leaf_name(paths[i])} and its state must be writeable, "
@@ -169,25 +178,29 @@ class Optimizer:
         for i, (w, g) in enumerate(zip(flat_w, flat_g, strict=True)):
             w_flat, g_flat = w.reshape(-1), g.reshape(-1)  # views: writes go to the caller's arrays
             slots_flat = [s[i].reshape(-1) for s in flat_slots]
-            for lo in range(0, w_flat.size, BLOCK):
-                hi = lo + BLOCK
+            block = max(1, BLOCK_BYTES // w.itemsize)
+            for lo in range(0, w_flat.size, block):
+                hi = lo + block
                 out = rule(w_flat[lo:hi], g_flat[lo:hi], *(s[lo:hi] for s in slots_flat))
                 out = out if self.slots else (out,)
-                self._check_new(paths[i], w_flat[lo:hi], out[0], t)
+                self._check_new(paths[i], w_flat[lo:hi], out[0], t, block_of=(lo, w.shape))
                 for target, x in zip((w_flat, *slots_flat), out, strict=True):
                     target[lo:hi] = x
         state["t"] = t
         state.update(scalars)
         return params, state
 
-    def _check_new(self, path, w, new_w, t):
-        """Refuse a step whose result is not finite, saying whether the input or the step was at fault."""
-        if math.isfinite(float(np.sum(new_w, dtype=np.float64))):
+    def _check_new(self, path, w, new_w, t, block_of=None):
+        """Refuse a step whose result is not finite, saying whether the input or the step was at fault.
+
+        ``block_of=(offset, shape)``: ``w`` and ``new_w`` are a block of the array (see check_finite).
+        """
+        if all_finite(new_w):
             return
         where = _tree.leaf_name(path)
-        check_finite(where, w, "parameters")  # NaN or inf already in the parameters we were given
+        check_finite(where, w, "parameters", block_of)  # NaN or inf already in the parameters we were given
         try:
-            check_finite(where, new_w, "parameters")
+            check_finite(where, new_w, "parameters", block_of)
         except NonFiniteError as err:
             raise NonFiniteError(f"{type(self).__name__} step {t} would overflow: {err}") from None
 
@@ -232,5 +245,7 @@ class Optimizer:
         t = state["t"]
         if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 0:
             raise ValueError(f"{name}.step: state.t must be a whole number >= 0, got {t!r}")
-        for s in self.slots:
-            _tree.same_structure(params, state[s], names=("params", f"state.{s}"))
+        flat_slots = [[] for _ in self.slots]  # the leaves of each slot, in flatten order
+        for s, leaves in zip(self.slots, flat_slots, strict=True):
+            _tree.same_structure(params, state[s], names=("params", f"state.{s}"), leaves=leaves)
+        return flat_slots
