@@ -193,8 +193,10 @@ def page_url(base, page):
 
 
 # Text of the page outside code, scripts and typeset math, where raw TeX would show math that MathJax missed.
+# The search page's result excerpts are left out: Sphinx quotes the pages' sources there as plain text, TeX as typed.
 _PROSE_TEXT_JS = """() => {
-  const skip = 'pre, code, script, style, textarea, mjx-container, .highlight, .cell_input, .cell_output';
+  const skip = 'pre, code, script, style, textarea, mjx-container, .highlight, .cell_input, .cell_output, ' +
+               '#search-results';
   const walker = document.createTreeWalker(document.querySelector('main') || document.body, NodeFilter.SHOW_TEXT);
   const parts = [];
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {

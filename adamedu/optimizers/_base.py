@@ -150,7 +150,6 @@ class Optimizer:
             return self._step_pure(rule, params, paths, flat_w, flat_g, flat_slots, t, scalars)
 
     def _step_pure(self, rule, params, paths, flat_w, flat_g, flat_slots, t, scalars):
-
         new_w, new_slots = [], [[] for _ in self.slots]
         for i, (w, g) in enumerate(zip(flat_w, flat_g, strict=True)):
             out = rule(w, g, *(s[i] for s in flat_slots))
