@@ -54,22 +54,10 @@ def skip_or_fail(reason):
 
 def toc_pages():
     """Every document named in ``_toc.yml`` (root first), without suffix, e.g. ``book/04_adam``."""
+    from test_book import toc_entries  # the one reading of the table of contents
+
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    found = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in ("root", "file") and isinstance(value, str):
-                    found.append(re.sub(r"\.(md|ipynb|rst)$", "", value))
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(toc)
-    return found
+    return [re.sub(r"\.(md|ipynb|rst)$", "", entry) for entry in toc_entries(toc)]
 
 
 def source_suffix(page):
