@@ -23,7 +23,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     try:
-        from . import student_edition
+        from .course import student_edition
     except ImportError as err:  # nbformat comes with the book's extra
         sys.exit(f"adamedu student-edition needs nbformat ({err}); install adamedu[book]")
     try:

@@ -271,7 +271,7 @@ def test_a_mistake_seen_only_with_tiny_gradients_is_caught():
 
 
 def test_every_exercise_has_cases_with_t_above_one_and_every_scale():
-    from adamedu.grading import _cases
+    from adamedu.course.grading import _cases
 
     cases = list(_cases(EXERCISES["adam_step"], 40))
     assert {c["t"] for c in cases} >= {1, 2, 1000}

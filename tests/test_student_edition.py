@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from adamedu import student_edition as se
+from adamedu.course import student_edition as se
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"

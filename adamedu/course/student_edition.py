@@ -20,7 +20,7 @@ import nbformat
 
 __all__ = ["make_student_edition", "student_notebook", "has_exercises", "BOOK"]
 
-BOOK = Path(__file__).resolve().parent.parent / "book"
+BOOK = Path(__file__).resolve().parents[2] / "book"
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUB = "# YOUR CODE HERE\nraise NotImplementedError(\"write your solution here\")"
