@@ -1,5 +1,5 @@
 """Checks of students' exercise functions (public name used by the chapters); see :mod:`adamedu.course.grading`."""
 
-from .course.grading import EXERCISES, attempt, check
+from .course.grading import EXERCISES, GRADED, CheckFailed, Verdict, attempt, cases, check, judge, needs
 
-__all__ = ["check", "attempt", "EXERCISES"]
+__all__ = ["check", "attempt", "needs", "cases", "judge", "Verdict", "CheckFailed", "EXERCISES", "GRADED"]
