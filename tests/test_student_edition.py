@@ -157,11 +157,14 @@ def test_nbgrader_metadata_is_kept_and_well_formed(edition, chapter):
                     and not ("solution" in c.metadata.get("tags", []) and se.BEGIN not in c.source)]
 
 
-def test_grade_ids_are_unique_across_the_book():
+def test_grade_ids_are_unique_across_the_book_and_nbgrader_accepts_the_metadata():
     ids = [c.metadata["nbgrader"]["grade_id"] for p in sorted(BOOK.glob("0*.ipynb"))
            for c in nbformat.read(p, as_version=4).cells if "nbgrader" in c.metadata]
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
     assert all(i.startswith("ch0") for i in ids)
+    nbgraderformat = pytest.importorskip("nbgrader.nbgraderformat")
+    for path in sorted(BOOK.glob("0*.ipynb")):
+        nbgraderformat.MetadataValidator().validate_nb(nbformat.read(path, as_version=nbformat.NO_CONVERT))
 
 
 def test_the_tool_never_writes_into_the_source_tree_and_refuses_a_full_directory(tmp_path):
