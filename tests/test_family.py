@@ -180,3 +180,19 @@ def test_bad_input_is_named():
         ae.Adadelta(rho=1.0)
     with pytest.raises(ValueError, match="initial_accumulator"):
         ae.Yogi(initial_accumulator=-1.0)
+
+
+def test_adam_eps_hat_is_the_plain_form_with_a_growing_eps():
+    """adam_step's docstring: eps_hat=True with ε̂ is the plain form with ε = ε̂/√(1 − β2ᵗ) at step t (not ε√(1 − β2ᵗ))."""
+    rng = np.random.default_rng(5)
+    w, eps_hat, beta2 = rng.normal(size=6), 1e-3, 0.999
+    grads = [1e-3 * rng.normal(size=6) for _ in range(4)]  # small: √v̂ is comparable to ε, so ε's value shows
+    efficient = ae.Adam(eps=eps_hat, eps_hat=True)
+    w_e, s_e = w, efficient.init(w)
+    for t, g in enumerate(grads, start=1):
+        w_p = ae.Adam(eps=eps_hat / math.sqrt(1 - beta2**t)).step(w_e, g, s_e)[0]  # same state, other ε
+        w_wrong = ae.Adam(eps=eps_hat * math.sqrt(1 - beta2**t)).step(w_e, g, s_e)[0]  # the old docstring's claim
+        w_e, s_e = efficient.step(w_e, g, s_e)
+        np.testing.assert_allclose(w_e, w_p, rtol=1e-13)
+        assert not np.allclose(w_e, w_wrong, rtol=1e-6)
+    assert 1 / math.sqrt(1 - beta2) == pytest.approx(31.6, abs=0.05)
