@@ -183,7 +183,7 @@ def test_bad_input_is_named():
 
 
 def test_adam_eps_hat_is_the_plain_form_with_a_growing_eps():
-    """adam_step's docstring: eps_hat=True with ε̂ is the plain form with ε = ε̂/√(1 − β2ᵗ) at step t (not ε√(1 − β2ᵗ))."""
+    """adam_step's docstring: eps_hat=True with ε̂ is the plain form with ε = ε̂/√(1 − β2ᵗ) (not ε√(1 − β2ᵗ))."""
     rng = np.random.default_rng(5)
     w, eps_hat, beta2 = rng.normal(size=6), 1e-3, 0.999
     grads = [1e-3 * rng.normal(size=6) for _ in range(4)]  # small: √v̂ is comparable to ε, so ε's value shows
