@@ -12,19 +12,24 @@ from .datasets import wilson_classification, wilson_features
 from .loop import Trace, minimize, race
 from .nn import Dense, Dropout, Network, ReLU, Sigmoid, Tanh, mlp
 from .optimizers import (
+    AdaBelief,
+    Adadelta,
     AdaGrad,
     Adam,
     AdaMax,
     AdamW,
     AMSGrad,
     GradientDescent,
+    Lamb,
     Lion,
     Momentum,
     Nadam,
     Optimizer,
     RAdam,
     RMSprop,
+    Rprop,
     State,
+    Yogi,
 )
 from .problems import (
     LinearRegression,
@@ -45,6 +50,8 @@ __version__ = "0.1.0"
 __all__ = [
     "GradientDescent", "Momentum", "AdaGrad", "RMSprop", "Adam", "AdamW", "AMSGrad", "AdaMax", "Nadam",
     "RAdam", "Lion", "Optimizer", "State", "NonFiniteError",
+    # the family's ancestors (Rprop, Adadelta) and later members (Yogi, AdaBelief, LAMB)
+    "Rprop", "Adadelta", "Yogi", "AdaBelief", "Lamb",
     # objective functions with analytic gradients, and the loop that runs an optimizer on them
     "Problem", "Quadratic", "ravine", "Rosenbrock", "Saddle", "Noisy", "ReddiOnline", "LinearRegression",
     "LogisticRegression", "SoftmaxRegression", "minimize", "race", "Trace",

@@ -41,6 +41,12 @@ KINDS = {
     ae.Nadam: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg", "momentum_decay": "nonneg"},
     ae.RAdam: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg"},
     ae.Lion: {"lr": "lr", "beta1": "beta", "beta2": "beta", "weight_decay": "nonneg"},
+    ae.Rprop: {"lr": "lr", "eta_minus": "beta", "eta_plus": "ge1", "step_min": "nonneg", "step_max": "nonneg"},
+    ae.Adadelta: {"lr": "lr", "rho": "beta", "eps": "nonneg"},
+    ae.Yogi: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg", "initial_accumulator": "nonneg",
+              "bias_correction": "bool"},
+    ae.AdaBelief: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg"},
+    ae.Lamb: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg", "weight_decay": "nonneg"},
 }
 
 # (bad value, exception, words of "what is allowed") by kind; the message must also hold the name and repr(value)
@@ -52,6 +58,8 @@ BAD_VALUES = {
              (NAN, ValueError, "[0, 1)"), (INF, ValueError, "[0, 1)"), ("0.9", TypeError, "[0, 1)")],
     "nonneg": [(-1e-8, ValueError, ">= 0"), (NAN, ValueError, "finite"), (INF, ValueError, "finite"),
                ("1e-8", TypeError, "number"), ([0.1], TypeError, "number")],
+    "ge1": [(0.9, ValueError, ">= 1"), (NAN, ValueError, "finite"), (INF, ValueError, "finite"),
+            ("1.2", TypeError, "number")],
     "bool": [(1, TypeError, "True or False"), (0.0, TypeError, "True or False"), ("yes", TypeError, "True or False"),
              (None, TypeError, "True or False")],
 }
@@ -111,6 +119,9 @@ HYPER_TABLE = [
      ["AdamW", "'bias_correction'", "weight_decay"]),
     ("Lion eps=", ae.Lion, {"eps": 1e-8}, TypeError, ["Lion", "'eps'", "weight_decay"]),
     ("RMSprop rho=", ae.RMSprop, {"rho": 0.9}, TypeError, ["RMSprop", "'rho'", "beta"]),
+    ("Rprop step_min>step_max", ae.Rprop, {"step_min": 1.0, "step_max": 0.5}, ValueError,
+     ["Rprop", "step_min", "step_max", "1.0", "0.5"]),
+    ("Rprop etas=", ae.Rprop, {"etas": (0.5, 1.2)}, TypeError, ["Rprop", "'etas'", "eta_minus", "eta_plus"]),
 ]
 
 
@@ -143,11 +154,11 @@ def test_more_positional_arguments_than_lr_are_refused():
 @pytest.mark.parametrize("cls", ALL_OPTIMIZERS, ids=optimizer_id)
 def test_edge_values_that_are_allowed(cls):
     kinds = KINDS[cls]
-    edges = {"lr": 0.0, "beta": 0.0, "nonneg": 0.0, "bool": True}
+    edges = {"lr": 0.0, "beta": 0.0, "nonneg": 0.0, "ge1": 1.0, "bool": True}
     opt = cls(**{name: edges[kind] for name, kind in kinds.items()})
     assert all(getattr(opt, name) == edges[kind] for name, kind in kinds.items())
     # numpy numbers and ints are numbers too; np.bool_ is a bool
-    numpyish = {"lr": np.float32(0.5), "beta": np.float64(0.5), "nonneg": 1, "bool": np.bool_(False)}
+    numpyish = {"lr": np.float32(0.5), "beta": np.float64(0.5), "nonneg": 1, "ge1": 2, "bool": np.bool_(False)}
     opt = cls(**{name: numpyish[kind] for name, kind in kinds.items()})
     for name, kind in kinds.items():
         assert getattr(opt, name) == numpyish[kind]
