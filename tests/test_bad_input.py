@@ -27,20 +27,25 @@ def check_message(excinfo, words):
 
 # kind of every hyperparameter of every class: "lr" (number >= 0 or schedule), "beta" ([0, 1)),
 # "nonneg" (number >= 0), "bool"
+DECAY = {"weight_decay": "nonneg", "decoupled_weight_decay": "bool", "exclude_from_weight_decay": "patterns",
+         "maximize": "bool"}
+DECOUPLED = {"weight_decay": "nonneg", "exclude_from_weight_decay": "patterns", "maximize": "bool"}  # AdamW, Lion
 KINDS = {
-    ae.GradientDescent: {"lr": "lr"},
-    ae.Momentum: {"lr": "lr", "beta": "beta", "nesterov": "bool"},
-    ae.AdaGrad: {"lr": "lr", "eps": "nonneg", "initial_accumulator": "nonneg", "eps_in_sqrt": "bool"},
-    ae.RMSprop: {"lr": "lr", "beta": "beta", "eps": "nonneg", "eps_in_sqrt": "bool"},
+    ae.GradientDescent: {"lr": "lr", **DECAY},
+    ae.Momentum: {"lr": "lr", "beta": "beta", "nesterov": "bool", **DECAY},
+    ae.AdaGrad: {"lr": "lr", "eps": "nonneg", "initial_accumulator": "nonneg", "eps_in_sqrt": "bool",
+                 "lr_decay": "nonneg", **DECAY},
+    ae.RMSprop: {"lr": "lr", "beta": "beta", "eps": "nonneg", "eps_in_sqrt": "bool", "centered": "bool",
+                 "momentum": "beta", **DECAY},
     ae.Adam: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg", "bias_correction": "bool",
-              "eps_hat": "bool"},
+              "eps_hat": "bool", **DECAY},
     ae.AdamW: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg", "weight_decay": "nonneg",
-               "eps_hat": "bool"},
-    ae.AMSGrad: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg", "eps_hat": "bool"},
-    ae.AdaMax: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg"},
-    ae.Nadam: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg", "momentum_decay": "nonneg"},
-    ae.RAdam: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg"},
-    ae.Lion: {"lr": "lr", "beta1": "beta", "beta2": "beta", "weight_decay": "nonneg"},
+               "eps_hat": "bool", "exclude_from_weight_decay": "patterns", "maximize": "bool"},
+    ae.AMSGrad: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg", "eps_hat": "bool", **DECAY},
+    ae.AdaMax: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg", "eps_in_max": "bool", **DECAY},
+    ae.Nadam: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg", "momentum_decay": "nonneg", **DECAY},
+    ae.RAdam: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg", **DECAY},
+    ae.Lion: {"lr": "lr", "beta1": "beta", "beta2": "beta", **DECOUPLED},
 }
 
 # (bad value, exception, words of "what is allowed") by kind; the message must also hold the name and repr(value)
@@ -52,6 +57,9 @@ BAD_VALUES = {
              (NAN, ValueError, "[0, 1)"), (INF, ValueError, "[0, 1)"), ("0.9", TypeError, "[0, 1)")],
     "nonneg": [(-1e-8, ValueError, ">= 0"), (NAN, ValueError, "finite"), (INF, ValueError, "finite"),
                ("1e-8", TypeError, "number"), ([0.1], TypeError, "number")],
+    "patterns": [("bias", TypeError, "tuple of parameter names"), (["b", 3], TypeError, "tuple of parameter names"),
+                 (("",), TypeError, "tuple of parameter names"), (("(",), ValueError, "regular expression"),
+                 (None, TypeError, "tuple of parameter names")],
     "bool": [(1, TypeError, "True or False"), (0.0, TypeError, "True or False"), ("yes", TypeError, "True or False"),
              (None, TypeError, "True or False")],
 }
@@ -143,13 +151,17 @@ def test_more_positional_arguments_than_lr_are_refused():
 @pytest.mark.parametrize("cls", ALL_OPTIMIZERS, ids=optimizer_id)
 def test_edge_values_that_are_allowed(cls):
     kinds = KINDS[cls]
-    edges = {"lr": 0.0, "beta": 0.0, "nonneg": 0.0, "bool": True}
+    edges = {"lr": 0.0, "beta": 0.0, "nonneg": 0.0, "bool": True, "patterns": ()}
     opt = cls(**{name: edges[kind] for name, kind in kinds.items()})
     assert all(getattr(opt, name) == edges[kind] for name, kind in kinds.items())
     # numpy numbers and ints are numbers too; np.bool_ is a bool
-    numpyish = {"lr": np.float32(0.5), "beta": np.float64(0.5), "nonneg": 1, "bool": np.bool_(False)}
+    numpyish = {"lr": np.float32(0.5), "beta": np.float64(0.5), "nonneg": 1, "bool": np.bool_(False),
+                "patterns": ["b"]}
     opt = cls(**{name: numpyish[kind] for name, kind in kinds.items()})
     for name, kind in kinds.items():
+        if kind == "patterns":  # a list is stored as a tuple (the optimizer is frozen and hashable)
+            assert getattr(opt, name) == ("b",)
+            continue
         assert getattr(opt, name) == numpyish[kind]
         assert type(getattr(opt, name)) in (float, bool)  # stored as Python numbers (float32 stays float32)
 
