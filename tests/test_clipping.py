@@ -12,7 +12,8 @@ import adamedu as ae
 
 def grads_of_scale(scale, seed=0):
     rng = np.random.default_rng(seed)
-    return {"W": scale * rng.normal(size=(4, 3)), "b": scale * rng.normal(size=(3,)), "nested": [scale * rng.normal(size=(2, 2))]}
+    return {"W": scale * rng.normal(size=(4, 3)), "b": scale * rng.normal(size=(3,)),
+            "nested": [scale * rng.normal(size=(2, 2))]}
 
 
 def flat(tree):
