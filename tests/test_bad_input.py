@@ -119,6 +119,40 @@ HYPER_TABLE = [
      ["AdamW", "'bias_correction'", "weight_decay"]),
     ("Lion eps=", ae.Lion, {"eps": 1e-8}, TypeError, ["Lion", "'eps'", "weight_decay"]),
     ("RMSprop rho=", ae.RMSprop, {"rho": 0.9}, TypeError, ["RMSprop", "'rho'", "beta"]),
+    # the options at parity with torch.optim and keras.optimizers
+    ("RMSprop momentum=1", ae.RMSprop, {"momentum": 1.0}, ValueError, ["RMSprop", "momentum", "1.0", "[0, 1)"]),
+    ("RMSprop momentum=str", ae.RMSprop, {"momentum": "0.9"}, TypeError, ["momentum", "'0.9'", "[0, 1)"]),
+    ("RMSprop centered=1", ae.RMSprop, {"centered": 1}, TypeError, ["RMSprop", "centered", "True or False"]),
+    ("Adam centered=True", ae.Adam, {"centered": True}, TypeError, ["Adam", "'centered'", "ae.RMSprop(centered=True)"]),
+    ("AdaMax centered=True", ae.AdaMax, {"centered": True}, TypeError, ["AdaMax", "'centered'", "ae.RMSprop"]),
+    ("Momentum centered=True", ae.Momentum, {"centered": True}, TypeError, ["Momentum", "'centered'", "ae.RMSprop"]),
+    ("Adam weight_decay<0", ae.Adam, {"weight_decay": -0.1}, ValueError, ["Adam", "weight_decay", "-0.1", ">= 0"]),
+    ("SGD weight_decay=inf", ae.GradientDescent, {"weight_decay": INF}, ValueError, ["weight_decay", "inf", "finite"]),
+    ("Nadam decoupled_weight_decay='yes'", ae.Nadam, {"decoupled_weight_decay": "yes"}, TypeError,
+     ["Nadam", "decoupled_weight_decay", "'yes'", "True or False"]),
+    ("AdaGrad lr_decay<0", ae.AdaGrad, {"lr_decay": -0.01}, ValueError, ["AdaGrad", "lr_decay", "-0.01", ">= 0"]),
+    ("AdaMax eps_in_max=None", ae.AdaMax, {"eps_in_max": None}, TypeError, ["eps_in_max", "None", "True or False"]),
+    ("RAdam maximize=1", ae.RAdam, {"maximize": 1}, TypeError, ["RAdam", "maximize", "True or False"]),
+    ("Adam amsgrad=True", ae.Adam, {"amsgrad": True}, TypeError, ["Adam", "'amsgrad'", "ae.AMSGrad"]),
+    ("AdamW amsgrad=True", ae.AdamW, {"amsgrad": True}, TypeError,
+     ["AdamW", "'amsgrad'", "ae.AMSGrad(weight_decay=λ, decoupled_weight_decay=True)"]),
+    ("AdamW decoupled_weight_decay=False", ae.AdamW, {"decoupled_weight_decay": False}, TypeError,
+     ["AdamW", "always decoupled", "ae.Adam(weight_decay=λ)"]),
+    ("Lion decoupled_weight_decay=False", ae.Lion, {"decoupled_weight_decay": False}, TypeError,
+     ["Lion", "always decoupled"]),
+    ("Momentum dampening=", ae.Momentum, {"dampening": 0.9}, TypeError, ["Momentum", "'dampening'", "Momentum(lr/(1−β)"]),
+    ("GradientDescent momentum=", ae.GradientDescent, {"momentum": 0.9}, TypeError,
+     ["GradientDescent", "'momentum'", "ae.Momentum"]),
+    ("Adam betas=", ae.Adam, {"betas": (0.9, 0.999)}, TypeError, ["Adam", "'betas'", "beta1 and beta2"]),
+    ("Adam foreach=", ae.Adam, {"foreach": True}, TypeError, ["Adam", "'foreach'", "PyTorch implementation choice"]),
+    ("Adam clipnorm=", ae.Adam, {"clipnorm": 1.0}, TypeError, ["Adam", "'clipnorm'", "clip_by_norm", "to_keras"]),
+    ("Adam use_ema=", ae.Adam, {"use_ema": True}, TypeError, ["Adam", "'use_ema'", "to_keras"]),
+    ("Adam exclude_from_weight_decay='bias'", ae.Adam, {"exclude_from_weight_decay": "bias"}, TypeError,
+     ["Adam", "exclude_from_weight_decay", "'bias'", "('bias',)"]),
+    ("Adam exclude_from_weight_decay bad regex", ae.Adam, {"exclude_from_weight_decay": ("[",)}, ValueError,
+     ["exclude_from_weight_decay", "'['", "regular expression"]),
+    ("AdamW exclude_from_weight_decay=[1]", ae.AdamW, {"exclude_from_weight_decay": [1]}, TypeError,
+     ["AdamW", "exclude_from_weight_decay", "1", "tuple of parameter names"]),
 ]
 
 
@@ -343,6 +377,34 @@ def case_overflow():
     return opt, np.array([1.0, 2.0]), np.array([0.0, -1e300]), opt.init(np.ones(2))
 
 
+def case_state_overflow():
+    """A finite gradient whose square overflows: v would be infinite (and w would never move again)."""
+    opt = ae.Adam()
+    return opt, dict_params(), dict_grads(b=np.array([0.0, 1e308, 0.0])), opt.init(dict_params())
+
+
+def case_state_overflow_float32():
+    opt = ae.RMSprop(centered=True, momentum=0.5)
+    params = {"w": np.ones(3, np.float32)}
+    return opt, params, {"w": np.array([1.0, 1.0, 1e30], np.float32)}, opt.init(params)
+
+
+def case_accumulator_overflow():
+    opt = ae.AdaGrad(initial_accumulator=1.7e308)
+    return opt, np.ones(2), np.array([1e154, 1.0]), opt.init(np.ones(2))
+
+
+def case_exclusion_matches_nothing():
+    opt = ae.AdamW(exclude_from_weight_decay=("bias", "bais"))
+    params = {"dense/bias": np.ones(2), "dense/kernel": np.ones(2)}
+    return opt, params, {k: np.ones(2) for k in params}, ae.AdamW().init(params)
+
+
+def case_exclusion_on_a_single_array():
+    opt = ae.Adam(weight_decay=0.1, exclude_from_weight_decay=("b",))
+    return opt, np.ones(2), np.ones(2), ae.Adam().init(np.ones(2))
+
+
 STEP_TABLE = [
     ("dict params, list grads", case_dict_vs_list, ValueError, ["grads", "dict", "list"]),
     ("list params, dict grads", case_list_vs_dict, ValueError, ["grads", "list", "dict"]),
@@ -375,6 +437,16 @@ STEP_TABLE = [
     ("schedule str", case_schedule_string, TypeError, ["lr(1)", "'0.1'", "number"]),
     ("schedule < 0 at t=3", case_schedule_at_step_3, ValueError, ["lr(3)", "-1.0"]),
     ("overflowing step", case_overflow, ae.NonFiniteError, ["step 1", "overflow", "params", "inf", "(1,)"]),
+    ("overflowing state", case_state_overflow, ae.NonFiniteError,
+     ["Adam step 1 would overflow", "state.v['b']", "inf", "(1,)", "the state must be finite"]),
+    ("overflowing state, float32", case_state_overflow_float32, ae.NonFiniteError,
+     ["RMSprop step 1 would overflow", "state.v['w']", "(2,)"]),
+    ("overflowing accumulator", case_accumulator_overflow, ae.NonFiniteError,
+     ["AdaGrad step 1 would overflow", "state.G", "(0,)"]),
+    ("exclusion matches nothing", case_exclusion_matches_nothing, ValueError,
+     ["AdamW", "exclude_from_weight_decay", "'bais'", "match no parameter", "'dense/bias'", "'dense/kernel'"]),
+    ("exclusion on one array", case_exclusion_on_a_single_array, ValueError,
+     ["Adam", "'b'", "match no parameter", "single array has no name"]),
 ]
 
 
@@ -476,3 +548,13 @@ def test_a_schedule_with_the_wrong_signature_is_named():
     with pytest.raises(TypeError) as excinfo:
         opt.step(params, dict_grads(), opt.init(params))
     check_message(excinfo, ["Adam", "lr", "schedule"])
+
+
+def test_inplace_step_refuses_a_state_overflow_too():
+    """The in-place step names the slot as the pure one does; the block that overflowed is not written."""
+    opt = ae.Adam()
+    params, state = {"w": np.ones(3)}, opt.init({"w": np.ones(3)})
+    saved = snapshot((params, state))
+    with pytest.raises(ae.NonFiniteError, match=r"state\.v\['w'\] holds inf at index \(1,\)"):
+        opt.step(params, {"w": np.array([0.0, 1e308, 0.0])}, state, inplace=True)
+    assert_identical((params, state), saved)  # one block only: nothing was written

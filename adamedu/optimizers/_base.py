@@ -95,6 +95,21 @@ def param_name(path):
     return "/".join(str(key) for key in path)
 
 
+def _surely_finite(arrays):
+    """True if the float arrays (the new w and slots of one step) hold no NaN or inf; False if they may.
+
+    One BLAS dot product per two arrays: a NaN or an inf in x or in y makes x·y NaN or infinite
+    (inf·0 is NaN), so the check costs no more passes than the step had before it checked its state.
+    As in all_finite, huge finite values can overflow the sum: False then only means "look closer".
+    """
+    for i in range(0, len(arrays), 2):
+        x = arrays[i]
+        y = arrays[i + 1] if i + 1 < len(arrays) else x
+        if not math.isfinite(float(np.vdot(x, y))):
+            return False
+    return True
+
+
 @functools.lru_cache(maxsize=256)
 def _without_decay(opt):
     return dataclasses.replace(opt, weight_decay=0.0, exclude_from_weight_decay=())
@@ -234,7 +249,7 @@ class Optimizer:
         new_w, new_slots = [], [[] for _ in self.slots]
         for i, (w, g) in enumerate(zip(flat_w, flat_g, strict=True)):
             out = (rule[i] if isinstance(rule, list) else rule)(w, g, *(s[i] for s in flat_slots))
-            out = [np.asarray(x, dtype=w.dtype) for x in (out if self.slots else (out,))]
+            out = [np.asarray(x, dtype=w.dtype) for x in (out if flat_slots else (out,))]
             self._check_new(paths[i], w, out, t)
             new_w.append(out[0])
             for acc, x in zip(new_slots, out[1:], strict=True):
@@ -263,8 +278,9 @@ class Optimizer:
             for lo in range(0, w_flat.size, block):
                 hi = lo + block
                 out = rule_i(w_flat[lo:hi], g_flat[lo:hi], *(s[lo:hi] for s in slots_flat))
-                out = out if self.slots else (out,)
-                self._check_new(paths[i], w_flat[lo:hi], out, t, block_of=(lo, w.shape))
+                out = out if slots_flat else (out,)
+                if not _surely_finite(out):
+                    self._check_new(paths[i], w_flat[lo:hi], out, t, block_of=(lo, w.shape))
                 for target, x in zip((w_flat, *slots_flat), out, strict=True):
                     target[lo:hi] = x
         state["t"] = t
@@ -277,10 +293,12 @@ class Optimizer:
 
         ``block_of=(offset, shape)``: ``w`` and ``out`` are a block of the array (see check_finite).
         """
-        if all(all_finite(x) for x in out):
+        if _surely_finite(out):
             return
         check_finite(_tree.leaf_name(path), w, "parameters", block_of)  # NaN or inf already in the given parameters
-        for what, x in zip(("params", *(f"state.{s}" for s in self.slots)), out, strict=False):
+        # the state first: an infinite v makes w NaN, and the cause is the slot that overflowed
+        named = list(zip(("params", *(f"state.{s}" for s in self.slots)), out, strict=False))
+        for what, x in named[1:] + named[:1]:
             try:
                 check_finite(_tree.leaf_name(path, what), x, "parameters" if what == "params" else "the state",
                              block_of)
@@ -331,6 +349,7 @@ class Optimizer:
         unmatched = [p for p in patterns if not any(re.search(p, n) for n in names)]
         if unmatched:
             shown = ", ".join(repr(n) for n in names[:12]) + (", ..." if len(names) > 12 else "")
+            shown = "" if names == [""] else shown
             raise ValueError(f"{type(self).__name__}: exclude_from_weight_decay pattern(s) "
                              f"{', '.join(map(repr, unmatched))} match no parameter; the parameters are named "
                              f"{shown or '(a single array has no name: use a dict of arrays)'}")
