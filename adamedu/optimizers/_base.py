@@ -36,7 +36,7 @@ import re
 import numpy as np
 
 from .. import _tree
-from .._checks import NonFiniteError, all_finite, as_grad, as_param, check_finite, check_hyperparameter
+from .._checks import NonFiniteError, as_grad, as_param, check_finite, check_hyperparameter
 
 __all__ = ["Optimizer", "State", "hyper", "numpy_ops", "coupled_decay", "decoupled_decay", "param_name"]
 
