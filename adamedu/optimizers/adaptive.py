@@ -87,10 +87,11 @@ class RMSprop(Optimizer):
 
     refused = {"alpha": "RMSprop calls torch's alpha beta", "rho": "RMSprop calls Keras's rho beta"}
 
-    @property
-    def slots(self):
-        """``v``, then ``g_avg`` if centered, then ``b`` if momentum > 0."""
-        return ("v",) + ("g_avg",) * self.centered + ("b",) * (self.momentum > 0)
+    slots = ("v",)  # the class's: an instance adds g_avg if centered, then b if momentum > 0
+
+    def __post_init__(self):
+        super().__post_init__()
+        object.__setattr__(self, "slots", ("v",) + ("g_avg",) * self.centered + ("b",) * (self.momentum > 0))
 
     def update(self, w, g, *slots, t, lr, ops=numpy_ops):
         state = dict(zip(self.slots, slots, strict=True))
