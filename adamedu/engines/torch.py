@@ -283,12 +283,6 @@ class TorchOptimizer(torch.optim.Optimizer):
     def _check_loaded(self, state_dict):
         name = describe(self.rule)
         groups = state_dict.get("param_groups", []) if isinstance(state_dict, dict) else []
-        for i, group in enumerate(groups):
-            missing = [key for key in self.defaults if key not in group]
-            if missing:
-                raise ValueError(f"to_torch: load_state_dict: param_groups[{i}] lacks {missing}; was it saved by "
-                                 f"another optimizer? This one runs {name}")
-            self._group_rule(group, f"load_state_dict: param_groups[{i}]")
         keeps = ["t", *self.rule.slots, *self.rule.scalars]
         saved_ids = [k for group in groups for k in group.get("params", [])]
         params = [p for group in self.param_groups for p in group["params"]]
@@ -302,6 +296,12 @@ class TorchOptimizer(torch.optim.Optimizer):
                     if tuple(state[slot].shape) != tuple(p.shape):
                         raise ValueError(f"to_torch: load_state_dict: slot {slot!r} of parameter {index} has shape "
                                          f"{tuple(state[slot].shape)}, the parameter {tuple(p.shape)}")
+        for i, group in enumerate(groups):
+            missing = [key for key in self.defaults if key not in group]
+            if missing:
+                raise ValueError(f"to_torch: load_state_dict: param_groups[{i}] lacks {missing}; was it saved by "
+                                 f"another optimizer? This one runs {name}")
+            self._group_rule(group, f"load_state_dict: param_groups[{i}]")
 
     def __getstate__(self):  # pickling (torch.save of the optimizer itself, deepcopy) keeps the rule
         return {**super().__getstate__(), "rule": self.rule}
