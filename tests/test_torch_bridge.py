@@ -569,17 +569,22 @@ def test_bad_param_group_is_refused_and_nothing_added(group, error, match):
     assert len(bridge.param_groups) == 1
 
 
-def test_bad_lr_set_on_a_group_is_refused_at_step_and_nothing_changes():
+@pytest.mark.parametrize("key, value, error, match", [
+    ("lr", float("nan"), ValueError, r"param_groups\[1\]: Adam: lr must be a finite number >= 0.*got nan"),
+    ("beta1", 1.5, ValueError, r"param_groups\[1\]: Adam: beta1 must be a number in \[0, 1\), got 1\.5"),
+    ("maximize", "yes", TypeError, r"param_groups\[1\]: Adam: maximize must be True or False, got 'yes'"),
+])
+def test_bad_value_set_on_a_group_is_refused_at_step_and_nothing_changes(key, value, error, match):
     """A bad value written into param_groups after construction: the step refuses it before any parameter moves."""
     a, b = torch.ones(2, requires_grad=True), torch.ones(2, requires_grad=True)
     bridge = to_torch(ae.Adam(), [{"params": [a]}, {"params": [b]}])
     a.grad = b.grad = torch.ones(2)
     bridge.step()
     snapshot = bridge_snapshot(bridge)
-    bridge.param_groups[1]["lr"] = float("nan")
-    with pytest.raises(ValueError, match=r"param_groups\[1\]: Adam: lr must be a finite number >= 0.*got nan"):
+    bridge.param_groups[1][key] = value
+    with pytest.raises(error, match=match):
         bridge.step()
-    assert_unchanged(bridge, snapshot, groups=False)  # the test changed one lr itself
+    assert_unchanged(bridge, snapshot, groups=False)  # the test changed one value itself
 
 
 def test_sparse_gradient_is_refused_and_nothing_changes():

@@ -46,6 +46,7 @@ What differs from the numpy ``step`` (each point is tested in tests/test_torch_b
 """
 
 import dataclasses
+import functools
 import math
 import numbers
 
@@ -184,16 +185,16 @@ class TorchOptimizer(torch.optim.Optimizer):
 
     def _group_rule(self, group, where):
         """The adamedu optimizer of a group: the bridge's with the group's hyperparameters (checked)."""
-        values = tuple((type(group[name]), group[name]) for name in hyperparameters(self.rule))
+        names = hyperparameters(self.rule)
+        key = tuple((type(group[name]), group[name]) for name in (*names, "maximize"))
         cache = self.__dict__.setdefault("_rules", {})
         try:
-            return cache[values]
+            return cache[key]
         except (KeyError, TypeError):  # not seen yet, or unhashable (refused just below)
             pass
         try:
             check_hyperparameter(type(self.rule).__name__, "maximize", group["maximize"], "bool")
-            rule = dataclasses.replace(self.rule, **{name: value for (_, value), name in
-                                                     zip(values, hyperparameters(self.rule), strict=True)})
+            rule = dataclasses.replace(self.rule, **{name: group[name] for name in names})
         except (TypeError, ValueError) as err:
             raise type(err)(f"to_torch: {where}: {err}") from None
         if callable(rule.lr):
@@ -202,28 +203,25 @@ class TorchOptimizer(torch.optim.Optimizer):
         if len(cache) > 64:  # a scheduler changes lr every step: keep only recent rules
             cache.clear()
         try:
-            cache[values] = rule
+            cache[key] = rule
         except TypeError:  # a hyperparameter that is a list: build the rule each step
             pass
         return rule
 
-    def _param_rule(self, group_rule, name):
-        """The rule for one named parameter: the optimizer's ``for_param(name)`` where it has one."""
+    def _param_rules(self, i, group, group_rule):
+        """The rule of each parameter of group ``i``: the optimizer's ``for_param(name)`` where it has one
+        and the parameters have names (``model.named_parameters()``), else the group's rule."""
+        names = group.get("param_names")
         for_param = getattr(group_rule, "for_param", None)
-        if for_param is None or name is None:
-            return group_rule
-        cache = self.__dict__.setdefault("_param_rules", {})
-        key = (group_rule, name)
-        try:
-            return cache[key]
-        except KeyError:
-            pass
-        except TypeError:  # an unhashable hyperparameter: no cache
-            return for_param(name)
-        if len(cache) > 4096:
-            cache.clear()
-        cache[key] = rule = for_param(name)
-        return rule
+        if for_param is None or not names:
+            return [group_rule] * len(group["params"])
+        cache = self.__dict__.setdefault("_param_rule_lists", {})
+        cached = cache.get(i)
+        if cached is not None and cached[0] is group_rule and cached[1] == names:
+            return cached[2]
+        rules = [for_param(name) for name in names]
+        cache[i] = (group_rule, list(names), rules)
+        return rules
 
     # -- the step -------------------------------------------------------------------------------------
     @torch.no_grad()
@@ -241,19 +239,17 @@ class TorchOptimizer(torch.optim.Optimizer):
         """``(parameter, gradient, rule)`` for each parameter with a gradient; refuse what cannot run."""
         work = []
         for i, group in enumerate(self.param_groups):
-            rule = self._group_rule(group, f"param_groups[{i}]")
-            names = group.get("param_names")
-            for j, p in enumerate(group["params"]):
+            rules = self._param_rules(i, group, self._group_rule(group, f"param_groups[{i}]"))
+            for j, (p, rule) in enumerate(zip(group["params"], rules, strict=True)):
                 if p.grad is None:
                     continue  # as torch.optim: no gradient, no step
-                name = names[j] if names else None
                 if p.grad.is_sparse:
-                    where = repr(name) if name else f"param_groups[{i}]['params'][{j}]"
+                    names = group.get("param_names")
+                    where = repr(names[j]) if names else f"param_groups[{i}]['params'][{j}]"
                     raise RuntimeError(f"to_torch: the gradient of {where} is sparse (nn.Embedding(sparse=True)?); "
                                        "adamedu's rules are written for dense tensors: use sparse=False, or "
                                        "torch.optim.SparseAdam for that parameter")
-                g = -p.grad if group["maximize"] else p.grad
-                work.append((p, g, self._param_rule(rule, name)))
+                work.append((p, -p.grad if group["maximize"] else p.grad, rule))
         return work
 
     def _update(self, p, g, rule):
@@ -310,9 +306,14 @@ class TorchOptimizer(torch.optim.Optimizer):
         return f"to_torch({self.rule!r}) " + super().__repr__()[len(type(self).__name__) + 1:]
 
 
+@functools.cache
+def field_names(cls):
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
 def hyperparameters(optimizer):
     """The names of an adamedu optimizer's hyperparameters (its dataclass fields)."""
-    return [f.name for f in dataclasses.fields(optimizer)]
+    return field_names(type(optimizer))
 
 
 def describe(optimizer):
