@@ -177,6 +177,34 @@ def test_each_tensor_keeps_its_dtype():
     assert isinstance(bridge.state[a]["t"], int)
 
 
+def test_half_precision_keeps_its_dtype():
+    """bfloat16 (which numpy lacks: init_slot runs in float32, then casts) and float16."""
+    params = [torch.ones(3, dtype=dtype, requires_grad=True) for dtype in (torch.bfloat16, torch.float16)]
+    bridge = to_torch(ae.AdaGrad(initial_accumulator=0.5), params)
+    for p in params:
+        p.grad = torch.ones_like(p)
+    bridge.step()
+    for p in params:
+        assert bridge.state[p]["G"].dtype == p.dtype and float(bridge.state[p]["G"][0]) == 1.5
+        assert p[0].item() == pytest.approx(1 - 0.01 / 1.5**0.5, rel=1e-2)
+
+
+def test_torch_ops_agree_with_numpy_ops_on_numbers_and_mixed_operands():
+    """Branches no current rule takes (a number where a tensor is expected) still give numpy_ops's values."""
+    from adamedu.optimizers._base import numpy_ops
+    from adamedu.torch import torch_ops
+
+    for x in (-2.5, 0.0, 3.0):
+        assert torch_ops.sign(x) == numpy_ops.sign(x) and torch_ops.abs(x) == numpy_ops.abs(x)
+        assert torch_ops.maximum(x, 1.0) == numpy_ops.maximum(x, 1.0)
+    assert torch_ops.sqrt(2.0) == numpy_ops.sqrt(2.0) and isinstance(torch_ops.sqrt(2.0), float)
+    v = torch.tensor([-1.0, 0.5, 2.0], dtype=torch.float32)
+    for got, expected in ((torch_ops.maximum(v, 0.25), np.maximum(v.numpy(), np.float32(0.25))),
+                          (torch_ops.maximum(0.25, v), np.maximum(np.float32(0.25), v.numpy()))):
+        assert got.dtype == torch.float32 and np.array_equal(got.numpy(), expected)
+    assert torch_ops.cond(True, lambda: 1, lambda: 1 / 0) == 1  # only the branch taken runs
+
+
 # -- a real training loop ---------------------------------------------------------------------------------
 
 def regression(seed=0, n=64, d=8):
@@ -253,6 +281,17 @@ def test_zero_grad_sets_gradients_to_none():
     bridge.step()  # nothing to do
     assert all(torch.equal(p, q) for p, q in zip(model.parameters(), before, strict=True))
     assert len(bridge.state) == 0
+
+
+def test_step_hooks_run():
+    """torch's step hooks (register_step_pre_hook / post_hook) wrap the bridge's step as any optimizer's."""
+    model = mlp()
+    bridge = to_torch(ae.Adam(), model.parameters())
+    calls = []
+    bridge.register_step_pre_hook(lambda opt, args, kwargs: calls.append("pre"))
+    bridge.register_step_post_hook(lambda opt, args, kwargs: calls.append("post"))
+    train(model, bridge, steps=2)
+    assert calls == ["pre", "post", "pre", "post"]
 
 
 def test_updates_in_place():
