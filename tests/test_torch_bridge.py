@@ -469,6 +469,32 @@ def test_unnamed_parameters_use_the_group_rule():
         torch.testing.assert_close(p.detach(), q * (1 - 0.1 * 0.5), rtol=1e-6, atol=0)
 
 
+# -- many processes ---------------------------------------------------------------------------------------
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:torch.*")  # torch.jit, used inside torch.distributed
+def test_ddp_and_zero_redundancy_optimizer():
+    """DistributedDataParallel with ZeroRedundancyOptimizer(optimizer_class=TorchOptimizer), in one process
+    (gloo, world size 1): the same steps as to_torch on the plain model."""
+    dist = pytest.importorskip("torch.distributed")
+    if not dist.is_available():
+        pytest.skip("this PyTorch build has no torch.distributed")
+    from torch.distributed.optim import ZeroRedundancyOptimizer
+
+    dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
+    try:
+        model = mlp()
+        reference = copy.deepcopy(model)
+        ddp = torch.nn.parallel.DistributedDataParallel(model)
+        zero = ZeroRedundancyOptimizer(ddp.parameters(), optimizer_class=TorchOptimizer, optimizer=ae.Nadam(lr=1e-2))
+        train(ddp, zero, steps=5)
+        train(reference, to_torch(ae.Nadam(lr=1e-2), reference.parameters()), steps=5)
+        assert all(torch.equal(p, q) for p, q in zip(model.parameters(), reference.parameters(), strict=True))
+        zero.consolidate_state_dict()
+        assert zero.state_dict()["state"][0]["t"] == 5
+    finally:
+        dist.destroy_process_group()
+
+
 # -- state_dict ---------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("opt", [ae.Nadam(lr=1e-2), ae.AMSGrad(lr=1e-2), ae.AdaGrad(initial_accumulator=0.1)],
@@ -568,8 +594,10 @@ def some_params():
     ((ae.Adam, None), {}, TypeError, r"instance, got the class Adam: write to_torch\(ae\.Adam\(\.\.\.\), model"),
     ((ae.Optimizer(), None), {}, TypeError, "Optimizer has no update rule"),
     ((iter(some_params()), ae.Adam()), {}, TypeError, r"parameters come second"),
-    ((ae.Adam(), None), {"betas": (0.9, 0.99)}, TypeError, r"unknown keyword 'betas'.*maximize.*Adam\(lr, beta1"),
-    ((ae.Adam(), None), {"lr": 0.1}, TypeError, r"unknown keyword 'lr'.*belong to the adamedu optimizer"),
+    ((ae.Adam(), None), {"betas": (0.9, 0.99)}, TypeError,
+     r"unknown keyword 'betas' \(for torch's 'betas' write beta1 and beta2\).*maximize.*Adam\(lr, beta1"),
+    ((ae.Adam(), None), {"lr": 0.1}, TypeError,
+     r"unknown keyword 'lr'; it takes maximize\. Hyperparameters belong to the adamedu optimizer"),
     ((ae.Adam(), None), {"foreach": True}, ValueError, r"foreach=True is not available: .*one tensor at a time"),
     ((ae.Adam(), None), {"fused": True}, ValueError, r"fused=True is not available"),
     ((ae.Adam(), None), {"capturable": True}, ValueError, r"capturable=True is not available.*CUDA graph"),
@@ -600,6 +628,8 @@ def test_bad_input_is_refused(args, kwargs, error, match):
     ({"params": [torch.zeros(2, requires_grad=True)], "eps": -1.0}, ValueError, r"param_groups\[1\]: Adam: eps"),
     ({"params": [torch.zeros(2, requires_grad=True)], "alpha": 0.9}, TypeError, r"unknown key 'alpha'.*beta"),
     ({"params": [torch.zeros(2, dtype=torch.int64)]}, TypeError, r"param_groups\[1\]\['params'\]\[0\] has dtype"),
+    ({"params": [torch.zeros(2, requires_grad=True)], "optimizer": ae.RMSprop()}, ValueError,
+     r"param_groups\[1\]\['optimizer'\] is RMSprop.*not this bridge's Adam"),
 ])
 def test_bad_param_group_is_refused_and_nothing_added(group, error, match):
     bridge = to_torch(ae.Adam(), some_params())

@@ -23,7 +23,9 @@ the adamedu optimizer, ``lr``, ``beta1``, ``eps``, ... under adamedu's names, an
 ``model.named_parameters()`` keep their names (an optimizer's ``for_param(name)``, where it has one,
 then picks the rule for each parameter, e.g. no weight decay on biases). ``foreach``, ``fused``,
 ``capturable`` and ``differentiable`` are refused: the rule runs one tensor at a time, as torch's
-reference ``_single_tensor_*`` loops do.
+reference ``_single_tensor_*`` loops do. Beyond one process it works as any torch optimizer does: with
+``DistributedDataParallel``, and as ``ZeroRedundancyOptimizer(params, optimizer_class=TorchOptimizer,
+optimizer=ae.Adam())`` (tested in one process).
 
 What differs from the numpy ``step`` (each point is tested in tests/test_torch_bridge.py):
 
@@ -124,25 +126,28 @@ def to_torch(optimizer, params, **options):
     ``[{"params": body, "lr": 1e-3}, {"params": head, "lr": 1e-2, "beta1": 0.8}]``.
     ``options``: ``maximize=True`` steps up the gradient (as torch's optimizers do).
     """
-    return TorchOptimizer(optimizer, params, **options)
+    return TorchOptimizer(params, optimizer, **options)
 
 
 class TorchOptimizer(torch.optim.Optimizer):
     """A torch optimizer running an adamedu update rule; make one with :func:`to_torch`.
 
-    ``rule`` is the adamedu optimizer. ``state[p]`` holds parameter ``p``'s step count ``t``, its slots
-    (``m``, ``v``, ... as tensors like ``p``) and the rule's scalar state (Python floats).
+    The parameters come first, as in every ``torch.optim`` class, so that tools which build an optimizer
+    from a class (``ZeroRedundancyOptimizer(params, optimizer_class=TorchOptimizer, optimizer=ae.Adam())``)
+    can build this one. ``rule`` is the adamedu optimizer. ``state[p]`` holds parameter ``p``'s step count
+    ``t``, its slots (``m``, ``v``, ... as tensors like ``p``) and the rule's scalar state (Python floats).
     """
 
-    def __init__(self, optimizer, params, **options):
+    def __init__(self, params, optimizer, **options):
         check_rule(optimizer)
         for key, value in options.items():
             if key in REFUSED_OPTIONS:
                 refuse_option(key, value, "to_torch")
             elif key not in TORCH_OPTIONS:
-                raise TypeError(f"to_torch got an unknown keyword {key!r}; it takes {', '.join(TORCH_OPTIONS)} "
-                                f"(hyperparameters belong to the adamedu optimizer, {describe(optimizer)}, "
-                                "or to a parameter group)")
+                hint = f" (for torch's {key!r} write {TORCH_NAMES[key]})" if key in TORCH_NAMES else ""
+                raise TypeError(f"to_torch got an unknown keyword {key!r}{hint}; it takes "
+                                f"{', '.join(TORCH_OPTIONS)}. Hyperparameters belong to the adamedu optimizer, "
+                                f"{describe(optimizer)}, or to a parameter group")
         maximize = check_hyperparameter("to_torch", "maximize", options.get("maximize", False), "bool")
         if callable(optimizer.lr):
             raise ValueError(f"to_torch: {type(optimizer).__name__}(lr={optimizer.lr!r}) is a Python function "
@@ -178,6 +183,10 @@ class TorchOptimizer(torch.optim.Optimizer):
     def _check_group_key(self, where, key, value):
         if key in REFUSED_OPTIONS:
             refuse_option(key, value, f"to_torch: {where}")
+        elif key == "optimizer":  # ZeroRedundancyOptimizer copies its keywords, ours included, into each group
+            if value != self.rule:
+                raise ValueError(f"to_torch: {where}['optimizer'] is {value!r}, not this bridge's {self.rule!r}; "
+                                 "a group changes hyperparameters by name (e.g. 'lr', 'beta1'), not the rule")
         elif key not in self.defaults and key not in GROUP_BOOKKEEPING:
             hint = f"; for torch's {key!r} write {TORCH_NAMES[key]}" if key in TORCH_NAMES else ""
             raise TypeError(f"to_torch: {where} has an unknown key {key!r}{hint}. A group takes 'params' and "
