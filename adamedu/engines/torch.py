@@ -148,7 +148,10 @@ class TorchOptimizer(torch.optim.Optimizer):
                 raise TypeError(f"to_torch got an unknown keyword {key!r}{hint}; it takes "
                                 f"{', '.join(TORCH_OPTIONS)}. Hyperparameters belong to the adamedu optimizer, "
                                 f"{describe(optimizer)}, or to a parameter group")
-        maximize = check_hyperparameter("to_torch", "maximize", options.get("maximize", False), "bool")
+        # An optimizer that has maximize itself negates g inside its rule; for one without, the bridge does.
+        self.negates = "maximize" not in hyperparameters(optimizer)
+        maximize = check_hyperparameter("to_torch", "maximize",
+                                        options.get("maximize", getattr(optimizer, "maximize", False)), "bool")
         if callable(optimizer.lr):
             raise ValueError(f"to_torch: {type(optimizer).__name__}(lr={optimizer.lr!r}) is a Python function "
                              "of t; in PyTorch the learning rate is param_group['lr'], which a "
@@ -159,6 +162,8 @@ class TorchOptimizer(torch.optim.Optimizer):
         defaults = {name: getattr(optimizer, name) for name in hyperparameters(optimizer)}
         defaults["maximize"] = maximize
         super().__init__(params, defaults)
+        self._check_exclusions()
+        self._built = True
 
     # -- parameter groups ---------------------------------------------------------------------------
     def add_param_group(self, param_group):
@@ -179,6 +184,33 @@ class TorchOptimizer(torch.optim.Optimizer):
                     raise TypeError(f"to_torch: {where}['params'][{j}] has dtype {p.dtype}; adamedu's rules "
                                     "are for real floating-point tensors (float16, bfloat16, float32, float64)")
         super().add_param_group(param_group)
+        if getattr(self, "_built", False):  # during __init__, the groups are checked together at its end
+            try:
+                self._check_exclusions()
+            except ValueError:
+                self.param_groups.pop()  # refused: nothing added
+                raise
+
+    def _check_exclusions(self):
+        """Exclusion from weight decay (``exclude_from_weight_decay``, where the optimizer has it) goes by
+        parameter name: refuse it when a group's parameters have no names, or a pattern matches no name."""
+        names = [name for group in self.param_groups for name in group.get("param_names", ())]
+        for i, group in enumerate(self.param_groups):
+            where = f"param_groups[{i}]"
+            rule = self._group_rule(group, where)
+            if not getattr(rule, "exclude_from_weight_decay", ()):
+                continue
+            if not group.get("param_names"):
+                raise ValueError(f"to_torch: {where}: {type(rule).__name__}(exclude_from_weight_decay="
+                                 f"{rule.exclude_from_weight_decay!r}) picks parameters by name, and these have "
+                                 "none: pass model.named_parameters() (or (name, tensor) pairs), not "
+                                 "model.parameters()")
+            check = getattr(rule, "check_exclusions", None)
+            if check is not None:
+                try:
+                    check(names)
+                except ValueError as err:
+                    raise ValueError(f"to_torch: {where}: {err}") from None
 
     def _check_group_key(self, where, key, value):
         if key in REFUSED_OPTIONS:
@@ -195,7 +227,7 @@ class TorchOptimizer(torch.optim.Optimizer):
     def _group_rule(self, group, where):
         """The adamedu optimizer of a group: the bridge's with the group's hyperparameters (checked)."""
         names = hyperparameters(self.rule)
-        key = tuple((type(group[name]), group[name]) for name in (*names, "maximize"))
+        key = tuple((type(group[name]), group[name]) for name in dict.fromkeys((*names, "maximize")))
         cache = self.__dict__.setdefault("_rules", {})
         try:
             return cache[key]
@@ -258,7 +290,7 @@ class TorchOptimizer(torch.optim.Optimizer):
                     raise RuntimeError(f"to_torch: the gradient of {where} is sparse (nn.Embedding(sparse=True)?); "
                                        "adamedu's rules are written for dense tensors: use sparse=False, or "
                                        "torch.optim.SparseAdam for that parameter")
-                work.append((p, -p.grad if group["maximize"] else p.grad, rule))
+                work.append((p, -p.grad if group["maximize"] and self.negates else p.grad, rule))
         return work
 
     def _update(self, p, g, rule):
