@@ -148,8 +148,6 @@ class TorchOptimizer(torch.optim.Optimizer):
                 raise TypeError(f"to_torch got an unknown keyword {key!r}{hint}; it takes "
                                 f"{', '.join(TORCH_OPTIONS)}. Hyperparameters belong to the adamedu optimizer, "
                                 f"{describe(optimizer)}, or to a parameter group")
-        # An optimizer that has maximize itself negates g inside its rule; for one without, the bridge does.
-        self.negates = "maximize" not in hyperparameters(optimizer)
         maximize = check_hyperparameter("to_torch", "maximize",
                                         options.get("maximize", getattr(optimizer, "maximize", False)), "bool")
         if callable(optimizer.lr):
@@ -293,6 +291,12 @@ class TorchOptimizer(torch.optim.Optimizer):
                 work.append((p, -p.grad if group["maximize"] and self.negates else p.grad, rule))
         return work
 
+    @property
+    def negates(self):
+        """Whether the bridge negates g for ``maximize``: an optimizer with its own ``maximize`` does it
+        inside its rule (the group's value reaches it as a hyperparameter)."""
+        return "maximize" not in hyperparameters(self.rule)
+
     def _update(self, p, g, rule):
         state = self.state[p]
         if not state:  # the parameter's first step
@@ -341,7 +345,7 @@ class TorchOptimizer(torch.optim.Optimizer):
             self._group_rule(group, f"load_state_dict: param_groups[{i}]")
 
     def __getstate__(self):  # pickling (torch.save of the optimizer itself, deepcopy) keeps the rule
-        return {**super().__getstate__(), "rule": self.rule}
+        return {**super().__getstate__(), "rule": self.rule, "_built": True}
 
     def __repr__(self):
         return f"to_torch({self.rule!r}) " + super().__repr__()[len(type(self).__name__) + 1:]
