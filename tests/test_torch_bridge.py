@@ -27,6 +27,11 @@ torch = pytest.importorskip("torch")
 
 from test_reference import TORCH_CASES, assert_same, gradient_sequence, initial_params  # noqa: E402
 
+try:  # the equivalence table's torch rows (options such as weight_decay, maximize, centered), where present
+    from test_equivalences import TORCH_ROWS, ours_of, torch_slots
+except ImportError:
+    TORCH_ROWS = []
+
 import adamedu as ae  # noqa: E402
 from adamedu.torch import TorchOptimizer, to_torch  # noqa: E402
 
@@ -107,14 +112,13 @@ def test_bridge_follows_the_numpy_step_to_the_last_bits():
         np.testing.assert_allclose(p.detach().numpy(), params[k], rtol=1e-13, atol=0)
 
 
-@pytest.mark.parametrize("ours, make_theirs, slots", TORCH_CASES)
-def test_bridge_matches_torch_optim(torch_float64, ours, make_theirs, slots):
-    """The bridge and the torch.optim class DESIGN.md pairs it with, on the same tensors' gradients."""
+def run_bridge_and_torch(ours, make_theirs, slots, steps=STEPS):
+    """Step to_torch(ours) and the torch optimizer make_theirs(tensors) on the same gradients; compare every step."""
     params = initial_params()
     mine, reference = tensors_of(params), tensors_of(params)
     bridge = to_torch(ours, mine.values())
-    theirs = make_theirs(torch_float64, list(reference.values()))
-    for t, grads in enumerate(gradient_sequence(params, STEPS), start=1):
+    theirs = make_theirs(list(reference.values()))
+    for t, grads in enumerate(gradient_sequence(params, steps), start=1):
         set_grads(mine, grads)
         set_grads(reference, grads)
         bridge.step()
@@ -127,6 +131,20 @@ def test_bridge_matches_torch_optim(torch_float64, ours, make_theirs, slots):
             for name, (key, to_ours) in slots.items():
                 assert_same(np.asarray(bridge.state[p][name]), to_ours(theirs.state[q][key].numpy()),
                             f"state.{name}[{k!r}] vs torch {key!r}", t)
+
+
+@pytest.mark.parametrize("ours, make_theirs, slots", TORCH_CASES)
+def test_bridge_matches_torch_optim(torch_float64, ours, make_theirs, slots):
+    """The bridge and the torch.optim class DESIGN.md pairs it with, on the same tensors' gradients."""
+    run_bridge_and_torch(ours, lambda tensors: make_theirs(torch_float64, tensors), slots)
+
+
+@pytest.mark.parametrize("ours_code, theirs_code", TORCH_ROWS, ids=[row[0] for row in TORCH_ROWS])
+def test_bridge_matches_every_torch_row_of_the_equivalence_table(torch_float64, ours_code, theirs_code):
+    """Every torch row of book/reference_equivalences.md (tests/test_equivalences.py), through the bridge."""
+    ours = ours_of(ours_code)
+    run_bridge_and_torch(ours, lambda params: eval(theirs_code, {"torch": torch_float64, "params": params}),  # noqa: S307
+                         torch_slots(ours))
 
 
 def test_comparison_with_torch_optim_can_fail(torch_float64):
@@ -467,6 +485,53 @@ def test_unnamed_parameters_use_the_group_rule():
     zero_loss_step(model, bridge)
     for p, q in zip(model.parameters(), before, strict=True):
         torch.testing.assert_close(p.detach(), q * (1 - 0.1 * 0.5), rtol=1e-6, atol=0)
+
+
+def needs_option(cls, name):
+    if name not in {f.name for f in dataclasses.fields(cls)}:
+        pytest.skip(f"{cls.__name__} has no {name} option here")
+
+
+def test_exclusion_from_weight_decay_by_torch_name():
+    """AdamW(exclude_from_weight_decay=...) through the bridge: matched by torch's parameter names, as Keras's
+    own AdamW excludes a bias (zero gradient: only the decay moves a weight)."""
+    needs_option(ae.AdamW, "exclude_from_weight_decay")
+    model = mlp()
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    bridge = to_torch(ae.AdamW(lr=0.1, weight_decay=0.5, exclude_from_weight_decay=("bias",)),
+                      model.named_parameters())
+    zero_loss_step(model, bridge)
+    for name, p in model.named_parameters():
+        factor = 1.0 if name.endswith("bias") else 1 - 0.1 * 0.5
+        torch.testing.assert_close(p.detach(), before[name] * factor, rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("make_params, match", [
+    (lambda model: model.parameters(), r"picks parameters by name, and these have none: pass model\.named_parameters"),
+    (lambda model: model.named_parameters(), r"'gamma'.*match no parameter.*'0\.weight'"),
+], ids=["unnamed", "no-match"])
+def test_exclusion_that_cannot_be_honoured_is_refused(make_params, match):
+    needs_option(ae.AdamW, "exclude_from_weight_decay")
+    with pytest.raises(ValueError, match=match):
+        to_torch(ae.AdamW(exclude_from_weight_decay=("gamma",)), make_params(mlp()))
+
+
+def test_exclusion_checked_when_a_group_is_added():
+    needs_option(ae.AdamW, "exclude_from_weight_decay")
+    model = mlp()
+    bridge = to_torch(ae.AdamW(), model[0].named_parameters(prefix="0"))
+    with pytest.raises(ValueError, match="picks parameters by name"):
+        bridge.add_param_group({"params": list(model[2].parameters()), "exclude_from_weight_decay": ("bias",)})
+    assert len(bridge.param_groups) == 1
+
+
+def test_maximize_of_the_optimizer_itself_is_not_applied_twice(torch_float64):
+    """An optimizer with its own maximize option negates g in its rule; the bridge then does not negate again."""
+    needs_option(ae.Adam, "maximize")
+    run_bridge_and_torch(ae.Adam(lr=0.01, maximize=True),
+                         lambda ps: torch.optim.Adam(ps, lr=0.01, maximize=True), {}, steps=20)
+    bridge = to_torch(ae.Adam(maximize=True), some_params())
+    assert bridge.param_groups[0]["maximize"] is True
 
 
 # -- many processes ---------------------------------------------------------------------------------------
