@@ -520,9 +520,12 @@ def test_exclusion_checked_when_a_group_is_added():
     needs_option(ae.AdamW, "exclude_from_weight_decay")
     model = mlp()
     bridge = to_torch(ae.AdamW(), model[0].named_parameters(prefix="0"))
-    with pytest.raises(ValueError, match="picks parameters by name"):
-        bridge.add_param_group({"params": list(model[2].parameters()), "exclude_from_weight_decay": ("bias",)})
-    assert len(bridge.param_groups) == 1
+    with pytest.raises(ValueError, match=r"param_groups\[1\]: .*'gamma'.*match no parameter"):
+        bridge.add_param_group({"params": model[2].named_parameters(prefix="2"),
+                                "exclude_from_weight_decay": ("gamma",)})
+    assert len(bridge.param_groups) == 1  # refused: nothing added
+    bridge.add_param_group({"params": model[2].named_parameters(prefix="2"), "exclude_from_weight_decay": ("bias",)})
+    assert bridge.param_groups[1]["param_names"] == ["2.weight", "2.bias"]
 
 
 def test_maximize_of_the_optimizer_itself_is_not_applied_twice(torch_float64):
