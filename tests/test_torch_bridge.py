@@ -649,6 +649,17 @@ def test_a_nan_gradient_is_not_refused_inside_the_step():
         assert np.isnan(w[0].item()) and w[1].item() == pytest.approx(-1e-3)
 
 
+def test_an_overflow_is_not_refused_inside_the_step():
+    """A finite gradient of 1e200 squares to infinity in v: no error, as in torch.optim.Adam (whose
+    exp_avg_sq overflows alike); that coordinate then stops moving (m / √inf = 0)."""
+    for make, key in ((lambda ps: to_torch(ae.Adam(), ps), "v"), (lambda ps: torch.optim.Adam(ps), "exp_avg_sq")):
+        w = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+        w.grad = torch.tensor([1e200, 1.0], dtype=torch.float64)
+        opt = make([w])
+        opt.step()
+        assert opt.state[w][key][0].item() == float("inf") and w[0].item() == 0.0
+
+
 # -- bad input -------------------------------------------------------------------------------------------------
 
 def some_params():

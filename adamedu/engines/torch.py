@@ -21,11 +21,13 @@ the adamedu optimizer, ``lr``, ``beta1``, ``eps``, ... under adamedu's names, an
 ``param_group["lr"]`` as the learning rate, so ``torch.optim.lr_scheduler`` works; ``add_param_group``,
 ``zero_grad``, ``step(closure)``, ``state_dict()`` / ``load_state_dict()``; parameters passed as
 ``model.named_parameters()`` keep their names (an optimizer's ``for_param(name)``, where it has one,
-then picks the rule for each parameter, e.g. no weight decay on biases). ``foreach``, ``fused``,
-``capturable`` and ``differentiable`` are refused: the rule runs one tensor at a time, as torch's
-reference ``_single_tensor_*`` loops do. Beyond one process it works as any torch optimizer does: with
-``DistributedDataParallel``, and as ``ZeroRedundancyOptimizer(params, optimizer_class=TorchOptimizer,
-optimizer=ae.Adam())`` (tested in one process).
+then picks the rule for each parameter, e.g. no weight decay on biases; an exclusion from weight decay
+is refused when the parameters have no names or a pattern matches none). ``maximize`` is torch's
+keyword: it sets the optimizer's own ``maximize`` where it has one, else the bridge negates ``g``.
+``foreach``, ``fused``, ``capturable`` and ``differentiable`` are refused: the rule runs one tensor at
+a time, as torch's reference ``_single_tensor_*`` loops do. Beyond one process it works as any torch
+optimizer does: with ``DistributedDataParallel``, and as ``ZeroRedundancyOptimizer(params,
+optimizer_class=TorchOptimizer, optimizer=ae.Adam())`` (tested in one process).
 
 What differs from the numpy ``step`` (each point is tested in tests/test_torch_bridge.py):
 
@@ -34,9 +36,10 @@ What differs from the numpy ``step`` (each point is tested in tests/test_torch_b
   does a shared scalar such as Nadam's ``mu_product`` (as ``torch.optim.NAdam`` keeps it); the numpy
   ``step`` steps every array and keeps one ``t``.
 - adamedu's checks are not made inside the step, as ``torch.optim`` makes none: a NaN or infinite
-  gradient, or an overflow, is not refused and spreads into the parameters. (Checking would cost a
-  pass over every tensor and, on a GPU, a synchronisation per tensor.) What torch checks itself
-  (shapes and dtypes of gradients) it checks.
+  gradient is not refused and spreads into the parameters, and an overflow of the state (a finite g
+  whose g² is infinite) is not refused either. (Checking would cost a pass over every tensor and, on
+  a GPU, a synchronisation per tensor.) What torch checks itself (shapes and dtypes of gradients) it
+  checks.
 - Arithmetic is in each tensor's dtype: float32 parameters get float32 slots and float32 arithmetic.
   ``t``, ``lr``, factors such as ``1 - beta2**t`` and the scalar state are Python floats, as in the
   numpy ``step`` and in ``torch.optim``: float64 tensors follow the numpy step to the last few bits.
