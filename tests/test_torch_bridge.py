@@ -162,6 +162,33 @@ def test_comparison_with_torch_optim_can_fail(torch_float64):
         assert_same(mine["W"].detach().numpy(), reference["W"].detach().numpy(), "params['W']", 1)
 
 
+@pytest.mark.parametrize("opt", [EVERY[8], EVERY[9], EVERY[10]], ids=opt_id)
+def test_large_tensors_run_in_blocks_with_the_same_result(torch_float64, opt):
+    """A CPU tensor larger than BLOCK_BYTES runs the rule block by block (views of the flattened tensors):
+    the same numbers as the numpy step, for a contiguous parameter and a transposed (non-contiguous) one,
+    which runs whole."""
+    from adamedu.engines.torch import blocks
+    from adamedu.optimizers._base import BLOCK_BYTES
+
+    rng = np.random.default_rng(3)
+    params = {"big": rng.normal(size=(3, BLOCK_BYTES // 8 + 5)), "wide": rng.normal(size=(40, 300))}
+    tensors = {"big": torch.tensor(params["big"], requires_grad=True),
+               "wide": torch.tensor(params["wide"].T.copy()).T.detach().requires_grad_()}  # strides of a transpose
+    assert tensors["big"].is_contiguous() and not tensors["wide"].is_contiguous()
+    assert len(blocks([tensors["big"]] * 3, opt)) == 4 and len(blocks([tensors["wide"]] * 3, opt)) == 1
+    bridge = to_torch(opt, tensors.values())
+    state = opt.init(params)
+    for t in range(1, 8):
+        grads = {k: rng.normal(size=w.shape) for k, w in params.items()}
+        params, state = opt.step(params, grads, state)
+        set_grads(tensors, grads)
+        bridge.step()
+        for k, p in tensors.items():
+            assert_same(p.detach().numpy(), params[k], f"params[{k!r}]", t)
+            for name in opt.slots:
+                assert_same(bridge.state[p][name].numpy(), state[name][k], f"state.{name}[{k!r}]", t)
+
+
 # -- dtypes ---------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("opt", [EVERY[4], EVERY[8], EVERY[9]], ids=opt_id)

@@ -59,6 +59,7 @@ import numpy as np
 
 from .. import optimizers as _optimizers
 from .._checks import check_hyperparameter
+from ..optimizers._base import BLOCK_BYTES
 
 try:
     import torch
@@ -309,12 +310,12 @@ class TorchOptimizer(torch.optim.Optimizer):
             state.update(rule.scalars)
         t = state["t"] + 1
         scalars = rule.next_scalars(t, **{name: state[name] for name in rule.scalars})
-        slots = [state[name] for name in rule.slots]
-        out = rule.update(p, g, *slots, t=t, lr=rule.learning_rate(t), ops=torch_ops, **scalars)
-        out = out if rule.slots else (out,)
-        p.copy_(out[0])
-        for slot, value in zip(slots, out[1:], strict=True):
-            slot.copy_(value)
+        arrays = [p, g, *(state[name] for name in rule.slots)]
+        step = functools.partial(rule.update, t=t, lr=rule.learning_rate(t), ops=torch_ops, **scalars)
+        for block in blocks(arrays, rule):
+            out = step(*block)
+            for target, value in zip((block[0], *block[2:]), out if rule.slots else (out,), strict=True):
+                target.copy_(value)
         state["t"] = t
         state.update(scalars)
 
@@ -357,6 +358,25 @@ class TorchOptimizer(torch.optim.Optimizer):
 @functools.cache
 def field_names(cls):
     return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def blocks(arrays, rule):
+    """``arrays`` (parameter, gradient, slots) whole, or, for a large CPU tensor and an elementwise rule,
+    as matching blocks of BLOCK_BYTES of the flattened tensors, each a view.
+
+    A rule allocates a new tensor for every operation. On the CPU, one as large as a big parameter comes
+    from the system and is given back each time (glibc's malloc above 128 KiB), touching fresh pages
+    every step: measured 15-30 ms per step of Adam on 200,704 float32 numbers, against under 1 ms in
+    blocks of 64 KiB (the numpy engine's in-place step blocks for the same reason, see BLOCK_BYTES).
+    On a GPU, torch's caching allocator reuses memory, and one kernel per operation is what is wanted.
+    """
+    p = arrays[0]
+    size = max(1, BLOCK_BYTES // p.element_size())
+    if (p.device.type != "cpu" or p.numel() <= size or not getattr(rule, "elementwise", True)
+            or not all(x.is_contiguous() and x.shape == p.shape for x in arrays)):
+        return [arrays]
+    flat = [x.view(-1) for x in arrays]
+    return [[x[lo:lo + size] for x in flat] for lo in range(0, p.numel(), size)]
 
 
 def hyperparameters(optimizer):
