@@ -46,6 +46,13 @@ KINDS = {
     ae.Nadam: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg", "momentum_decay": "nonneg", **DECAY},
     ae.RAdam: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg", **DECAY},
     ae.Lion: {"lr": "lr", "beta1": "beta", "beta2": "beta", **DECOUPLED},
+    ae.Rprop: {"lr": "lr", "eta_minus": "beta", "eta_plus": "ge1", "step_min": "nonneg", "step_max": "nonneg",
+               **DECAY},
+    ae.Adadelta: {"lr": "lr", "rho": "beta", "eps": "nonneg", **DECAY},
+    ae.Yogi: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg", "initial_accumulator": "nonneg",
+              "bias_correction": "bool", **DECAY},
+    ae.AdaBelief: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg", **DECAY},
+    ae.Lamb: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg", **DECOUPLED},  # LAMB's own λ
 }
 
 # (bad value, exception, words of "what is allowed") by kind; the message must also hold the name and repr(value)
@@ -60,6 +67,8 @@ BAD_VALUES = {
     "patterns": [("bias", TypeError, "tuple of parameter names"), (["b", 3], TypeError, "tuple of parameter names"),
                  (("",), TypeError, "tuple of parameter names"), (("(",), ValueError, "regular expression"),
                  (None, TypeError, "tuple of parameter names")],
+    "ge1": [(0.9, ValueError, ">= 1"), (NAN, ValueError, "finite"), (INF, ValueError, "finite"),
+            ("1.2", TypeError, "number")],
     "bool": [(1, TypeError, "True or False"), (0.0, TypeError, "True or False"), ("yes", TypeError, "True or False"),
              (None, TypeError, "True or False")],
 }
@@ -154,6 +163,11 @@ HYPER_TABLE = [
      ["exclude_from_weight_decay", "'['", "regular expression"]),
     ("AdamW exclude_from_weight_decay=[1]", ae.AdamW, {"exclude_from_weight_decay": [1]}, TypeError,
      ["AdamW", "exclude_from_weight_decay", "1", "tuple of parameter names"]),
+    ("Rprop step_min>step_max", ae.Rprop, {"step_min": 1.0, "step_max": 0.5}, ValueError,
+     ["Rprop", "step_min", "step_max", "1.0", "0.5"]),
+    ("Rprop etas=", ae.Rprop, {"etas": (0.5, 1.2)}, TypeError, ["Rprop", "'etas'", "eta_minus", "eta_plus"]),
+    ("Lamb decoupled_weight_decay=True", ae.Lamb, {"decoupled_weight_decay": True}, TypeError,
+     ["Lamb", "trust ratio"]),
 ]
 
 
@@ -186,11 +200,11 @@ def test_more_positional_arguments_than_lr_are_refused():
 @pytest.mark.parametrize("cls", ALL_OPTIMIZERS, ids=optimizer_id)
 def test_edge_values_that_are_allowed(cls):
     kinds = KINDS[cls]
-    edges = {"lr": 0.0, "beta": 0.0, "nonneg": 0.0, "bool": True, "patterns": ()}
+    edges = {"lr": 0.0, "beta": 0.0, "nonneg": 0.0, "ge1": 1.0, "bool": True, "patterns": ()}
     opt = cls(**{name: edges[kind] for name, kind in kinds.items()})
     assert all(getattr(opt, name) == edges[kind] for name, kind in kinds.items())
     # numpy numbers and ints are numbers too; np.bool_ is a bool
-    numpyish = {"lr": np.float32(0.5), "beta": np.float64(0.5), "nonneg": 1, "bool": np.bool_(False),
+    numpyish = {"lr": np.float32(0.5), "beta": np.float64(0.5), "nonneg": 1, "ge1": 2, "bool": np.bool_(False),
                 "patterns": ["b"]}
     opt = cls(**{name: numpyish[kind] for name, kind in kinds.items()})
     for name, kind in kinds.items():

@@ -159,6 +159,11 @@ EVERY = [
     ae.Nadam(lr=0.01),
     ae.RAdam(lr=0.01),  # β2 = 0.999: momentum for t ≤ 5, rectified from t = 6 (both branches of ops.cond)
     ae.Lion(lr=0.01, weight_decay=0.5),
+    ae.Rprop(lr=0.01),
+    ae.Adadelta(lr=0.5),
+    ae.Yogi(lr=0.01),
+    ae.AdaBelief(lr=0.01),
+    ae.Lamb(lr=0.01, weight_decay=0.01),  # not elementwise: the whole variable's norms, in the graph
 ]
 assert sorted(type(opt).__name__ for opt in EVERY) == sorted(  # every optimizer the package exports
     name for name in ae.__all__

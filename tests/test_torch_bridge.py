@@ -49,6 +49,11 @@ EVERY = [  # each optimizer once, with hyperparameters off their defaults (so on
     ae.Nadam(lr=0.01, beta1=0.85, beta2=0.99, eps=1e-6, momentum_decay=0.01),
     ae.RAdam(lr=0.01, beta1=0.85, beta2=0.99, eps=1e-6),  # rho_t > 5 from t = 6: both branches run
     ae.Lion(lr=0.01, beta1=0.85, beta2=0.95, weight_decay=0.1),
+    ae.Rprop(lr=0.05, eta_minus=0.25, eta_plus=1.5),
+    ae.Adadelta(lr=0.5, rho=0.8, eps=1e-4),
+    ae.Yogi(lr=0.02, beta1=0.8, eps=1e-4),
+    ae.AdaBelief(lr=0.01, beta1=0.8, beta2=0.99, eps=1e-10),
+    ae.Lamb(lr=0.01, beta1=0.8, weight_decay=0.01),  # not elementwise: norms of the whole tensor
 ]
 EXPORTED = sorted(name for name in ae.__all__ if isinstance(getattr(ae, name), type)
                   and issubclass(getattr(ae, name), ae.Optimizer) and name != "Optimizer")
@@ -69,8 +74,10 @@ def set_grads(tensors, grads):
 
 def test_every_exported_optimizer_is_covered():
     assert sorted(opt_id(opt) for opt in EVERY) == EXPORTED
-    with_torch = {opt_id(case.values[0]) for case in TORCH_CASES}
-    assert with_torch == set(EXPORTED) - {"Lion"}  # torch.optim has no Lion
+    from test_family import TORCH_CASES as FAMILY_TORCH_CASES
+
+    with_torch = {opt_id(case.values[0]) for case in TORCH_CASES + FAMILY_TORCH_CASES}
+    assert with_torch == set(EXPORTED) - {"Lion", "Yogi", "AdaBelief", "Lamb"}  # not in torch.optim
 
 
 # -- every optimizer: the bridge against the numpy step, and against torch.optim ----------------------

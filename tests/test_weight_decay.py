@@ -29,15 +29,17 @@ def test_for_param_drops_the_decay_of_a_matching_name():
 @pytest.mark.parametrize("cls", ALL_OPTIMIZERS, ids=optimizer_id)
 def test_an_excluded_bias_keeps_its_value_in_a_zero_gradient_step(cls):
     """The numpy counterpart of issue 10's Keras bug: with zero gradients only the decay moves w."""
-    decoupled = {} if cls in (ae.AdamW, ae.Lion) else {"decoupled_weight_decay": True}
+    decoupled = {} if cls in (ae.AdamW, ae.Lion, ae.Lamb) else {"decoupled_weight_decay": True}
     opt = cls(lr=0.1, weight_decay=0.5, exclude_from_weight_decay=("/b$",), **decoupled)
     net = ae.mlp([3, 2, 1])
     params = net.params
     zeros = {k: {n: np.zeros_like(w) for n, w in layer.items()} for k, layer in params.items()}
     new, _ = opt.step(params, zeros, opt.init(params))
+    # LAMB's decay λw is its whole update here, and the trust ratio ‖w‖/‖λw‖ = 1/λ rescales it: w·(1 − lr)
+    shrink = (1 - 0.1) if cls is ae.Lamb else (1 - 0.1 * 0.5)
     for layer in params:
         np.testing.assert_array_equal(new[layer]["b"], params[layer]["b"])
-        np.testing.assert_allclose(new[layer]["W"], params[layer]["W"] * (1 - 0.1 * 0.5), rtol=1e-6)
+        np.testing.assert_allclose(new[layer]["W"], params[layer]["W"] * shrink, rtol=1e-6)
 
 
 def test_coupled_and_decoupled_decay_by_hand():

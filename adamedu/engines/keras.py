@@ -68,6 +68,7 @@ class keras_ops:  # noqa: N801 - used like a module, as numpy_ops is
     maximum = staticmethod(keras.ops.maximum)
     abs = staticmethod(keras.ops.abs)
     sign = staticmethod(keras.ops.sign)
+    sum = staticmethod(keras.ops.sum)  # whole-array reductions of non-elementwise rules (LAMB's norms)
     cond = staticmethod(keras.ops.cond)  # a branch inside the graph; only the branch taken runs
 
 

@@ -115,6 +115,11 @@ class torch_ops:  # noqa: N801 - used like a module, as numpy_ops is
         return float(np.sign(x)) if isinstance(x, numbers.Real) else torch.sign(x)
 
     @staticmethod
+    def sum(x):
+        """The sum over the whole tensor (non-elementwise rules only: LAMB's norms)."""
+        return torch.sum(x)
+
+    @staticmethod
     def cond(pred, true_fn, false_fn):
         """``true_fn()`` if ``pred`` else ``false_fn()``; eager PyTorch branches in Python."""
         return true_fn() if pred else false_fn()

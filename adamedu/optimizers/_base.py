@@ -60,6 +60,7 @@ class numpy_ops:  # noqa: N801 - used like a module: ops.sqrt(v)
     maximum = staticmethod(np.maximum)
     abs = staticmethod(np.abs)
     sign = staticmethod(np.sign)
+    sum = staticmethod(np.sum)  # over the whole array: only rules that declare elementwise = False use it
 
     @staticmethod
     def cond(pred, true_fn, false_fn):
@@ -72,8 +73,8 @@ class numpy_ops:  # noqa: N801 - used like a module: ops.sqrt(v)
 
 
 def hyper(default, allowed):
-    """A hyperparameter field; ``allowed`` is one of ``">= 0"``, ``"[0, 1)"``, ``"bool"``, ``"schedule"``,
-    ``"patterns"`` (a tuple of regular expressions).
+    """A hyperparameter field; ``allowed`` is one of ``">= 0"``, ``">= 1"``, ``"[0, 1)"``, ``"bool"``,
+    ``"schedule"``, ``"patterns"`` (a tuple of regular expressions).
 
     ``"schedule"`` (the learning rate) takes a number >= 0 or a function of the step t that returns one.
     """
@@ -175,6 +176,9 @@ class Optimizer:
     scalars = {}
     # keywords of PyTorch or Keras that this optimizer does not take, with what to write instead
     refused = {}
+    # A rule that reduces over the whole array (LAMB's norms) says so: the in-place step then runs it on
+    # the whole array at once instead of on cache-sized blocks, and elementwise-only engines refuse it.
+    elementwise = True
 
     def __new__(cls, *args, **kwargs):
         allowed = [f.name for f in dataclasses.fields(cls)]
@@ -274,7 +278,7 @@ class Optimizer:
             rule_i = rule[i] if isinstance(rule, list) else rule
             w_flat, g_flat = w.reshape(-1), g.reshape(-1)  # views: writes go to the caller's arrays
             slots_flat = [s[i].reshape(-1) for s in flat_slots]
-            block = max(1, BLOCK_BYTES // w.itemsize)
+            block = max(1, BLOCK_BYTES // w.itemsize) if self.elementwise else max(1, w_flat.size)
             for lo in range(0, w_flat.size, block):
                 hi = lo + block
                 out = rule_i(w_flat[lo:hi], g_flat[lo:hi], *(s[lo:hi] for s in slots_flat))

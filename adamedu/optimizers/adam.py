@@ -20,7 +20,9 @@ def adam_step(w, m, v, *, t, lr, beta1, beta2, eps, bias_correction=True, eps_ha
     r"""Move ``w`` by ``lr`` · m̂ / (√v̂ + ε): Algorithm 1 of Kingma & Ba (2015).
 
     ``eps_hat=True`` folds the bias corrections into the step size (the paper's efficient
-    form, as Keras computes it): lr · √(1−β2ᵗ)/(1−β1ᵗ) · m / (√v + ε̂), where ε̂ = ε√(1−β2ᵗ).
+    form, as Keras computes it): lr · √(1−β2ᵗ)/(1−β1ᵗ) · m / (√v + ε̂), with ε̂ = ``eps``, a
+    constant. That is the plain form with an ε of ε̂/√(1−β2ᵗ) at step t: larger than ε̂ early on
+    (about 31.6 ε̂ at t = 1 with β2 = 0.999), and ε̂ itself once β2ᵗ is negligible.
     """
     if not bias_correction:
         return w - lr * m / (ops.sqrt(v) + eps)
