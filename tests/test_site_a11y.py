@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_site import (
+from test_site import (  # noqa: F401 - test_site's fixtures, reached through `request` below
     _LIGHT_INIT_JS,
     _SET_MODE_JS,
     ADAM_CHAPTER,
@@ -37,12 +37,12 @@ from test_site import (
     SITE,
     TIMEOUT_MS,
     VISITED,
+    browser,
     leaves_this_machine,
     page_url,
+    site_url,
     skip_or_fail,
 )
-from test_site import browser as _browser_fixture  # noqa: F401 - pytest registers it as "browser"
-from test_site import site_url as _site_url_fixture  # noqa: F401 - and this as "site_url"
 
 pytestmark = pytest.mark.xdist_group("browser")
 
@@ -94,8 +94,8 @@ _IMAGES_ALT_JS = """() => [...document.querySelectorAll('main img')].map(img => 
   hidden: img.closest('[aria-hidden=true]') !== null || img.getAttribute('role') === 'presentation'}))"""
 
 
-def _new_context(browser, width, height=900):
-    ctx = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1,
+def _new_context(chromium, width, height=900):
+    ctx = chromium.new_context(viewport={"width": width, "height": height}, device_scale_factor=1,
                               service_workers="block")
     ctx.route(leaves_this_machine, lambda route: route.abort())  # never sent (tests/test_site.py reports them)
     ctx.add_init_script(_LIGHT_INIT_JS)
@@ -111,6 +111,18 @@ def _open(ctx, base, page):
 
 
 @pytest.fixture(scope="module")
+def base(request):
+    """The site served on 127.0.0.1 (tests/test_site.py's site_url)."""
+    return request.getfixturevalue("site_url")
+
+
+@pytest.fixture(scope="module")
+def chromium(request):
+    """Headless Chromium (tests/test_site.py's browser)."""
+    return request.getfixturevalue("browser")
+
+
+@pytest.fixture(scope="module")
 def axe_file():
     if not AXE.is_file():
         skip_or_fail(f"no axe-core at {AXE}: `python3 tasks.py test` installs it (npm install axe-core@4)")
@@ -118,20 +130,20 @@ def axe_file():
 
 
 @pytest.fixture(scope="module")
-def desktop(browser):
-    ctx = _new_context(browser, 1280)
+def desktop(chromium):
+    ctx = _new_context(chromium, 1280)
     yield ctx
     ctx.close()
 
 
 @pytest.fixture(scope="module")
-def audits(desktop, site_url, axe_file):
+def audits(desktop, base, axe_file):
     """Each page audited at most once: axe in light and dark mode, and the images' alt texts."""
     cache = {}
 
     def get(page):
         if page not in cache:
-            tab = _open(desktop, site_url, page)
+            tab = _open(desktop, base, page)
             try:
                 tab.add_script_tag(path=str(axe_file))
                 found = {"page": page, "violations": [], "images": tab.evaluate(_IMAGES_ALT_JS)}
@@ -171,9 +183,9 @@ def test_no_serious_axe_violation_in_the_article(audits, page):
     assert not found, f"{page}: critical/serious WCAG A/AA violations (axe-core):\n  {listing(found)}"
 
 
-def test_axe_sees_violations(desktop, site_url, axe_file, tmp_path):
+def test_axe_sees_violations(desktop, base, axe_file, tmp_path):
     """Negative control: the same audit finds a low-contrast link and an unlabelled slider in the article."""
-    tab = _open(desktop, site_url, PAGES[0])
+    tab = _open(desktop, base, PAGES[0])
     try:
         tab.add_script_tag(path=str(axe_file))
         tab.evaluate("""() => { const p = document.createElement('p');
@@ -210,8 +222,8 @@ _OVERFLOW_JS = """() => {
 
 
 @pytest.fixture(scope="module")
-def phones(browser):
-    contexts = {width: _new_context(browser, width, 800) for width in PHONE_WIDTHS}
+def phones(chromium):
+    contexts = {width: _new_context(chromium, width, 800) for width in PHONE_WIDTHS}
     yield contexts
     for ctx in contexts.values():
         ctx.close()
@@ -219,8 +231,8 @@ def phones(browser):
 
 @pytest.mark.parametrize("width", PHONE_WIDTHS)
 @pytest.mark.parametrize("page", A11Y_PAGES)
-def test_no_page_is_wider_than_a_phone(phones, site_url, page, width):
-    tab = _open(phones[width], site_url, page)
+def test_no_page_is_wider_than_a_phone(phones, base, page, width):
+    tab = _open(phones[width], base, page)
     try:
         tab.wait_for_timeout(200)  # the animation's player is set up in a setTimeout
         found = tab.evaluate(_OVERFLOW_JS)
@@ -259,8 +271,8 @@ _FOCUS_JS = """() => {
 
 
 @pytest.mark.skipif(ADAM_CHAPTER not in PAGES, reason=f"{ADAM_CHAPTER} is not in _toc.yml")
-def test_the_animation_is_reached_in_few_tab_presses_each_stop_visible(desktop, site_url):
-    tab = _open(desktop, site_url, ADAM_CHAPTER)
+def test_the_animation_is_reached_in_few_tab_presses_each_stop_visible(desktop, base):
+    tab = _open(desktop, base, ADAM_CHAPTER)
     stops = []
     try:
         tab.wait_for_selector("div.animation input.anim-slider", state="attached")
@@ -281,8 +293,8 @@ def test_the_animation_is_reached_in_few_tab_presses_each_stop_visible(desktop, 
     assert not invisible, f"{ADAM_CHAPTER}: focus not visible on:\n  {listing(invisible)}"
 
 
-def test_math_is_out_of_the_tab_order_and_still_read_out(desktop, site_url):
-    tab = _open(desktop, site_url, ADAM_CHAPTER)
+def test_math_is_out_of_the_tab_order_and_still_read_out(desktop, base):
+    tab = _open(desktop, base, ADAM_CHAPTER)
     try:
         found = tab.evaluate("""() => ({
           math: document.querySelectorAll('mjx-container').length,
@@ -295,8 +307,8 @@ def test_math_is_out_of_the_tab_order_and_still_read_out(desktop, site_url):
     assert found["assistive"] == found["math"], f"formulas without MathML for screen readers: {found}"
 
 
-def test_the_skip_link_moves_the_focus_into_the_article(desktop, site_url):
-    tab = _open(desktop, site_url, ADAM_CHAPTER)
+def test_the_skip_link_moves_the_focus_into_the_article(desktop, base):
+    tab = _open(desktop, base, ADAM_CHAPTER)
     try:
         tab.keyboard.press("Tab")
         first = tab.evaluate(_FOCUS_JS)
