@@ -279,6 +279,9 @@ def test_the_player_is_described_labelled_and_fits_a_phone():
     assert alt == ("Animation: contours of the loss of x² + 10y² with the path of GD, GD fast drawn step by step, "
                    "from step 0 to step 20 in 5 frames.")
     assert re.search(r'<input id="_anim_slider\w+" type="range" aria-label="Frame of the animation"', html)
+    (player,) = re.findall(r'<div class="animation" id="animation-(\w+)" role="group" aria-label="Animation player">',
+                           html)
+    assert f'<img id="_anim_img{player}"' in html
     # our sizes come after matplotlib's fixed 374 px slider, so they win
     assert html.index("width: 374px") < html.index("max-width: 100%") < html.index("width: 100%; max-width: 374px")
     told = plots.jshtml(anim, description='Two paths; "GD fast" <zig-zags> & ends first')

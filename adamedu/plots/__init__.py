@@ -615,9 +615,14 @@ def _accessible_player(html, description):
     html, images = re.subn(r'<img id="(_anim_img\w+)">', rf'<img id="\1" alt="{alt}">', html)
     html, sliders = re.subn(r'(<input id="_anim_slider\w+" type="range")',
                             r'\1 aria-label="Frame of the animation"', html)
-    if images != 1 or sliders != 1:  # matplotlib changed its template: say so rather than ship an unlabelled player
+    # the player: one group of controls, with an id for the page's "Skip to the animation" link (book/_static)
+    player_id = re.search(r'<img id="_anim_img(\w+)"', html)
+    html, players = re.subn(r'<div class="animation">',
+                            f'<div class="animation" id="animation-{player_id.group(1) if player_id else ""}" '
+                            f'role="group" aria-label="Animation player">', html)
+    if images != 1 or sliders != 1 or players != 1:  # matplotlib changed its template: say so, ship no bad player
         raise RuntimeError(f"jshtml: matplotlib's player template changed ({images} picture(s), {sliders} "
-                           f"slider(s) found); adamedu.plots._accessible_player needs updating")
+                           f"slider(s), {players} player(s) found); adamedu.plots._accessible_player needs updating")
     return html + _PLAYER_STYLE
 
 
