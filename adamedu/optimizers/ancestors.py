@@ -33,8 +33,14 @@ class Rprop(Optimizer):
     eta_plus: float = hyper(1.2, ">= 1")
     step_min: float = hyper(1e-6, ">= 0")
     step_max: float = hyper(50.0, ">= 0")
+    weight_decay: float = hyper(0.0, ">= 0")
+    decoupled_weight_decay: bool = hyper(False, "bool")
+    exclude_from_weight_decay: tuple = hyper((), "patterns")
+    maximize: bool = hyper(False, "bool")
 
     slots = ("prev", "step_size")
+    refused = {"etas": "Rprop takes torch's etas as eta_minus and eta_plus",
+               "step_sizes": "Rprop takes torch's step_sizes as step_min and step_max"}
 
     def __post_init__(self):
         super().__post_init__()
@@ -46,6 +52,7 @@ class Rprop(Optimizer):
         return np.full_like(w, self.lr) if name == "step_size" else np.zeros_like(w)
 
     def update(self, w, g, prev, step_size, *, t, lr, ops=numpy_ops):
+        w, g = self.decay(w, g, lr)
         s = ops.sign(g * prev)  # +1: same sign as last step, -1: flipped, 0: either is zero
         same, flipped = (s + ops.abs(s)) / 2, (ops.abs(s) - s) / 2  # each exactly 0 or 1
         factor = same * self.eta_plus + flipped * self.eta_minus + (1 - ops.abs(s))
@@ -77,10 +84,15 @@ class Adadelta(Optimizer):
     _: KW_ONLY
     rho: float = hyper(0.9, "[0, 1)")
     eps: float = hyper(1e-6, ">= 0")
+    weight_decay: float = hyper(0.0, ">= 0")
+    decoupled_weight_decay: bool = hyper(False, "bool")
+    exclude_from_weight_decay: tuple = hyper((), "patterns")
+    maximize: bool = hyper(False, "bool")
 
     slots = ("v", "u")
 
     def update(self, w, g, v, u, *, t, lr, ops=numpy_ops):
+        w, g = self.decay(w, g, lr)
         v = self.rho * v + (1 - self.rho) * g * g
         delta = ops.sqrt(u + self.eps) / ops.sqrt(v + self.eps) * g
         u = self.rho * u + (1 - self.rho) * delta * delta

@@ -34,6 +34,10 @@ class Yogi(Optimizer):
     eps: float = hyper(1e-3, ">= 0")
     initial_accumulator: float = hyper(1e-6, ">= 0")
     bias_correction: bool = hyper(True, "bool")
+    weight_decay: float = hyper(0.0, ">= 0")
+    decoupled_weight_decay: bool = hyper(False, "bool")
+    exclude_from_weight_decay: tuple = hyper((), "patterns")
+    maximize: bool = hyper(False, "bool")
 
     slots = ("m", "v")
 
@@ -41,6 +45,7 @@ class Yogi(Optimizer):
         return np.full_like(w, self.initial_accumulator) if name == "v" else np.zeros_like(w)
 
     def update(self, w, g, m, v, *, t, lr, ops=numpy_ops):
+        w, g = self.decay(w, g, lr)
         m = self.beta1 * m + (1 - self.beta1) * g
         g2 = g * g
         v = v - (1 - self.beta2) * ops.sign(v - g2) * g2  # towards g², by at most (1 − β2)·g²
@@ -71,10 +76,15 @@ class AdaBelief(Optimizer):
     beta1: float = hyper(0.9, "[0, 1)")
     beta2: float = hyper(0.999, "[0, 1)")
     eps: float = hyper(1e-16, ">= 0")
+    weight_decay: float = hyper(0.0, ">= 0")
+    decoupled_weight_decay: bool = hyper(False, "bool")
+    exclude_from_weight_decay: tuple = hyper((), "patterns")
+    maximize: bool = hyper(False, "bool")
 
     slots = ("m", "s")
 
     def update(self, w, g, m, s, *, t, lr, ops=numpy_ops):
+        w, g = self.decay(w, g, lr)
         m = self.beta1 * m + (1 - self.beta1) * g
         surprise = g - m
         s = self.beta2 * s + (1 - self.beta2) * surprise * surprise + self.eps
@@ -105,11 +115,18 @@ class Lamb(Optimizer):
     beta2: float = hyper(0.999, "[0, 1)")
     eps: float = hyper(1e-6, ">= 0")
     weight_decay: float = hyper(0.0, ">= 0")
+    exclude_from_weight_decay: tuple = hyper((), "patterns")
+    maximize: bool = hyper(False, "bool")
 
     slots = ("m", "v")
     elementwise = False
+    decoupled_weight_decay = False  # neither: λw joins the step inside the trust ratio, as in the paper
+    refused = {"decoupled_weight_decay": "LAMB's decay λw is part of its update u, inside the trust ratio "
+                                         "(You et al. 2020): set weight_decay=λ"}
 
     def update(self, w, g, m, v, *, t, lr, ops=numpy_ops):
+        if self.maximize:
+            g = -g
         m, v = moments(g, m, v, self.beta1, self.beta2)
         u = (m / (1 - self.beta1**t)) / (ops.sqrt(v / (1 - self.beta2**t)) + self.eps) + self.weight_decay * w
         w_norm, u_norm = ops.sqrt(ops.sum(w * w)), ops.sqrt(ops.sum(u * u))
