@@ -42,9 +42,20 @@ from .training import Divergence, History, evaluate, fit, predict, predict_class
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name):
+    # adamedu.compiled is imported on first use, so that `import adamedu` never imports numba
+    if name == "compiled":
+        from .engines.compiled import compiled
+
+        return compiled
+    raise AttributeError(f"module 'adamedu' has no attribute {name!r}")
+
 __all__ = [
     "GradientDescent", "Momentum", "AdaGrad", "RMSprop", "Adam", "AdamW", "AMSGrad", "AdaMax", "Nadam",
     "RAdam", "Lion", "Optimizer", "State", "NonFiniteError",
+    # the compiled engine (needs numba: pip install adamedu[fast])
+    "compiled",
     # objective functions with analytic gradients, and the loop that runs an optimizer on them
     "Problem", "Quadratic", "ravine", "Rosenbrock", "Saddle", "Noisy", "ReddiOnline", "LinearRegression",
     "LogisticRegression", "SoftmaxRegression", "minimize", "race", "Trace",
