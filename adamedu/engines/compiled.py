@@ -18,12 +18,13 @@ with ``cache=True``: a new process loads it from disk, and a changed rule (a new
 kernel.
 
 Results are bit for bit those of the numpy step (pure and in-place), and validation is the same: bad input
-is refused before anything changes. One difference: an *overflow* (a finite step whose result is not) is
-found inside the kernel, element by element. The elements whose new value is finite are written, those whose
-new value is not keep their old values (and their slots), ``t`` does not advance, and NonFiniteError is
-raised. The blocked numpy in-place step instead writes the blocks before the one that overflows, and nothing
-from there on. Either way the parameters hold no NaN or infinity that the step made; the pure step changes
-nothing.
+is refused before anything changes. One difference in the in-place step: an *overflow* (a finite step whose
+result is not) and a NaN or infinity already in the parameters are found inside the kernel, element by
+element. The elements whose new w is finite are written (w and slots); those whose new w is not keep their old
+values; ``t`` does not advance; and NonFiniteError names the first bad index, as numpy's step does. The blocked
+numpy in-place step instead writes the blocks of 64 KiB before the one that holds the first bad element, and
+nothing from there on. Either way the parameters hold no NaN or infinity that the step made. (Making the two
+the same would cost the kernel a second pass over memory.) The pure step changes nothing.
 
 float16 (and any dtype other than float32 and float64) runs on the numpy step.
 """
@@ -103,7 +104,7 @@ def _result_dtype(op, a, b):
 
 
 def _arith(dtype):
-    return np.dtype(np.float64) if dtype == bool else dtype
+    return np.dtype(np.float64) if dtype.kind == "b" else dtype
 
 
 _COMPARISONS = {"lt": "<", "le": "<=", "gt": ">", "ge": ">="}
