@@ -64,14 +64,19 @@ class _Trace:
     def __init__(self):
         self.nodes = []
         self.consts = []
+        self.key = []  # (op, operand indices, dtype character) per node: what the kernel is made from
 
     def node(self, op, args, dtype):
         sym = Symbol(self, op, args, dtype, len(self.nodes))
         self.nodes.append(sym)
+        self.key.append((op, args if op in ("in", "const") else tuple([a.index for a in args]), dtype.char))
         return sym
 
     def lift(self, x, like):
         """``x`` as an operand next to the symbol ``like``: a symbol, or a scalar argument of the kernel."""
+        if type(x) is float or type(x) is int:  # the common case first: this runs on every step
+            self.consts.append(float(x))
+            return self.node("const", (len(self.consts) - 1,), like.dtype)
         if isinstance(x, Symbol):
             return x
         if isinstance(x, (bool, np.bool_)) or not isinstance(x, (numbers.Real, np.floating, np.integer)):
@@ -82,7 +87,7 @@ class _Trace:
         # NEP 50: a Python number takes the dtype of the array it meets; a numpy scalar keeps its own
         dtype = np.asarray(x).dtype if isinstance(x, (np.floating, np.integer)) else like.dtype
         self.consts.append(float(x))
-        return self.node("const", (len(self.consts) - 1,), dtype)
+        return self.node("const", (len(self.consts) - 1,), np.dtype(dtype))
 
 
 def _binary(op):
@@ -100,7 +105,13 @@ def _binary(op):
 def _result_dtype(op, a, b):
     if op in _COMPARISONS:
         return np.dtype(bool)
-    return np.result_type(_arith(a.dtype), _arith(b.dtype))
+    pair = (a.dtype, b.dtype)
+    if pair not in _PROMOTED:  # np.result_type costs microseconds, and the trace runs every step
+        _PROMOTED[pair] = np.result_type(_arith(a.dtype), _arith(b.dtype))
+    return _PROMOTED[pair]
+
+
+_PROMOTED = {}
 
 
 def _arith(dtype):
@@ -118,7 +129,7 @@ class Symbol:
     __array_priority__ = 1000
 
     def __init__(self, trace, op, args, dtype, index):
-        self.trace, self.op, self.args, self.dtype, self.index = trace, op, args, np.dtype(dtype), index
+        self.trace, self.op, self.args, self.dtype, self.index = trace, op, args, dtype, index
 
     __add__, __radd__ = _binary("add")
     __sub__, __rsub__ = _binary("sub")
@@ -196,7 +207,7 @@ def trace(opt, dtypes, t, lr, scalars):
     made from), the output symbols (w, then the slots) and the scalar arguments the kernel takes this step.
     """
     tr = _Trace()
-    inputs = [tr.node("in", (k,), dtype) for k, dtype in enumerate(dtypes)]
+    inputs = [tr.node("in", (k,), np.dtype(dtype)) for k, dtype in enumerate(dtypes)]
     try:
         out = opt.update(*inputs, t=t, lr=lr, ops=tracing_ops, **scalars)
     except AttributeError as err:
@@ -210,10 +221,7 @@ def trace(opt, dtypes, t, lr, scalars):
                          f"{opt.slots}")
     # an output that is a plain number (a slot reset to 0, say) becomes a constant of the kernel
     out = [x if isinstance(x, Symbol) else tr.lift(x, inputs[k]) for k, x in enumerate(out)]
-    key = (tuple(str(d) for d in dtypes),
-           tuple((s.op, tuple(a.index if isinstance(a, Symbol) else a for a in s.args), s.dtype.name)
-                 for s in tr.nodes),
-           tuple(s.index for s in out))
+    key = (tuple(d.char for d in dtypes), tuple(tr.key), tuple(s.index for s in out))
     return key, out, tr.consts
 
 
@@ -226,7 +234,9 @@ def kernel_source(key):
     one thread). ``a0`` is w, ``a1`` g, then the slots, all flat; ``c0, ...`` the scalars. Each stores the new
     w and slots where the new w is finite and returns how many elements are not.
     """
-    dtypes, nodes, outputs = key
+    chars, nodes, outputs = key
+    dtypes = [np.dtype(c).name for c in chars]
+    nodes = [(op, args, np.dtype(c).name) for op, args, c in nodes]
     n_arrays = len(dtypes)
     n_consts = sum(1 for op, _, _ in nodes if op == "const")
     live = set()
