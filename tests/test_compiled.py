@@ -92,7 +92,7 @@ def copy_tree(tree):
 @pytest.mark.parametrize("name", list(SETTINGS))
 def test_inplace_step_equals_the_numpy_inplace_step_bit_for_bit(name, dtype, kernel_dir):
     opt = SETTINGS[name]
-    fast = ae.compiled(opt, cache_dir=kernel_dir, parallel_from=NEVER)
+    fast = ae.compiled(opt, cache_dir=kernel_dir, parallel_from=NEVER, compile_from=0)
     params = make_params(dtype)
     ours, theirs = copy_tree(params), copy_tree(params)
     ours_state, theirs_state = fast.init(ours), opt.init(theirs)
@@ -109,7 +109,7 @@ def test_inplace_step_equals_the_numpy_inplace_step_bit_for_bit(name, dtype, ker
                                   "AMSGrad", "AdaMax", "Nadam", "RAdam", "Lion-decay"])
 def test_pure_step_equals_the_numpy_pure_step_and_changes_nothing(name, dtype, kernel_dir):
     opt = SETTINGS[name]
-    fast = ae.compiled(opt, cache_dir=kernel_dir, parallel_from=NEVER)
+    fast = ae.compiled(opt, cache_dir=kernel_dir, parallel_from=NEVER, compile_from=0)
     ours = theirs = make_params(dtype)
     ours_state, theirs_state = fast.init(ours), opt.init(theirs)
     for t, grads in enumerate(gradient_stream(ours, STEPS), start=1):
@@ -127,7 +127,7 @@ def test_pure_step_equals_the_numpy_pure_step_and_changes_nothing(name, dtype, k
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 def test_the_multithreaded_kernel_equals_the_numpy_step_bit_for_bit(dtype, kernel_dir):
     opt = ae.Adam(lr=0.01)
-    fast = ae.compiled(opt, cache_dir=kernel_dir, parallel_from=0)  # threads for every array
+    fast = ae.compiled(opt, cache_dir=kernel_dir, parallel_from=0, compile_from=0)  # threads for every array
     params = {"w": np.random.default_rng(0).standard_normal(100_003).astype(dtype), "b": np.ones(3, dtype)}
     ours, theirs = copy_tree(params), copy_tree(params)
     ours_state, theirs_state = fast.init(ours), opt.init(theirs)
@@ -140,7 +140,7 @@ def test_the_multithreaded_kernel_equals_the_numpy_step_bit_for_bit(dtype, kerne
 
 def test_float16_runs_on_the_numpy_step(kernel_dir):
     opt = ae.Adam(lr=0.01)
-    fast = ae.compiled(opt, cache_dir=kernel_dir)
+    fast = ae.compiled(opt, cache_dir=kernel_dir, compile_from=0)
     w = np.linspace(-1, 1, 7).astype(np.float16)
     g = np.linspace(1, 2, 7).astype(np.float16)
     ours, ours_state = fast.step(w, g, fast.init(w))
@@ -151,9 +151,20 @@ def test_float16_runs_on_the_numpy_step(kernel_dir):
     assert fast._kernels == {}  # no kernel was made for it
 
 
+def test_a_small_step_runs_on_the_numpy_step(kernel_dir):
+    opt = ae.Adam(lr=0.01)
+    fast = ae.compiled(opt, cache_dir=kernel_dir, compile_from=100)
+    w, g = np.linspace(-1, 1, 99), np.linspace(1, 2, 99)
+    assert_same_bits(fast.step(w, g, fast.init(w))[0], opt.step(w, g, opt.init(w))[0], "params")
+    assert fast._kernels == {}
+    w, g = np.linspace(-1, 1, 100), np.linspace(1, 2, 100)
+    assert_same_bits(fast.step(w, g, fast.init(w))[0], opt.step(w, g, opt.init(w))[0], "params")
+    assert len(fast._kernels) == 1
+
+
 def test_a_gradient_of_another_dtype_is_cast_as_the_numpy_step_casts_it(kernel_dir):
     opt = ae.Adam(lr=0.01)
-    fast = ae.compiled(opt, cache_dir=kernel_dir, parallel_from=NEVER)
+    fast = ae.compiled(opt, cache_dir=kernel_dir, parallel_from=NEVER, compile_from=0)
     w = np.linspace(-1, 1, 9, dtype=np.float32)
     g = np.linspace(0.1, 3, 9)  # float64
     assert_same_bits(fast.step(w, g, opt.init(w))[0], opt.step(w, g, opt.init(w))[0], "params")
@@ -167,7 +178,7 @@ def test_per_parameter_optimizers_come_from_for_param(kernel_dir):
             return ae.AdamW(lr=self.lr, weight_decay=0.0) if name.endswith("['b']") else self
 
     opt = NoDecayForBiases(lr=0.01, weight_decay=0.5)
-    fast = ae.compiled(opt, cache_dir=kernel_dir, parallel_from=NEVER)
+    fast = ae.compiled(opt, cache_dir=kernel_dir, parallel_from=NEVER, compile_from=0)
     params = {"W": np.ones((2, 3)), "b": np.ones(3)}
     grads = {"W": np.full((2, 3), 0.5), "b": np.full(3, 0.5)}
     new, _ = fast.step(params, grads, fast.init(params))
@@ -213,7 +224,7 @@ class UnknownOp(ae.GradientDescent):
     (UnknownOp(), ["tanh", "sqrt, abs, sign, maximum and cond"]),
 ], ids=["python-if", "numpy-function", "cond-on-array", "unknown-op"])
 def test_the_tracer_refuses_what_it_cannot_follow_and_changes_nothing(opt, words, kernel_dir):
-    fast = ae.compiled(opt, cache_dir=kernel_dir)
+    fast = ae.compiled(opt, cache_dir=kernel_dir, compile_from=0)
     params = {"w": np.linspace(-1, 1, 5)}
     state = fast.init(params)
     saved = snapshot((params, state))
@@ -238,7 +249,7 @@ def test_bad_input_gets_the_numpy_steps_error_and_changes_nothing(make, inplace,
     opt, params, grads, state = make()
     with pytest.raises(Exception) as expected:
         opt.step(*snapshot((params, grads, state)), inplace=inplace)
-    fast = ae.compiled(opt, cache_dir=kernel_dir, parallel_from=NEVER)
+    fast = ae.compiled(opt, cache_dir=kernel_dir, parallel_from=NEVER, compile_from=0)
     saved = snapshot((params, grads, state))
     with pytest.raises(type(expected.value)) as excinfo:
         fast.step(params, grads, state, inplace=inplace)
@@ -268,7 +279,7 @@ def test_an_overflow_keeps_the_old_values_where_the_new_ones_are_not_finite(kern
     # The documented difference from the blocked numpy step: every element whose new value is finite is
     # written; the others keep their old values; t does not advance; the error names the first bad index.
     opt = ae.GradientDescent(lr=1e300)
-    fast = ae.compiled(opt, cache_dir=kernel_dir, parallel_from=NEVER)
+    fast = ae.compiled(opt, cache_dir=kernel_dir, parallel_from=NEVER, compile_from=0)
     w = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
     g = np.array([[1e-300, 1e300, 0.0], [-1e300, 2e-300, 0.0]])
     state = fast.init(w)
@@ -302,14 +313,14 @@ def test_a_changed_rule_gets_a_kernel_of_its_own(tmp_path):
     g = np.linspace(0.3, -7, 101, dtype=np.float32)
     results = {}
     for opt in (ae.Adam(lr=0.1), AdamOtherOrder(lr=0.1)):
-        fast = ae.compiled(opt, cache_dir=str(tmp_path), parallel_from=NEVER)
+        fast = ae.compiled(opt, cache_dir=str(tmp_path), parallel_from=NEVER, compile_from=0)
         results[type(opt).__name__] = fast.step(w, g, fast.init(w))[0]
         assert_same_bits(results[type(opt).__name__], opt.step(w, g, opt.init(w))[0], type(opt).__name__)
     assert len(kernel_files(tmp_path)) == 2
     # the negative control: the two rules do round differently, so sharing a kernel would have shown
     assert not np.array_equal(results["Adam"], results["AdamOtherOrder"])
     # the same rule with other hyperparameters shares its kernel (the scalars are arguments)
-    fast = ae.compiled(ae.Adam(lr=0.5, beta1=0.5), cache_dir=str(tmp_path), parallel_from=NEVER)
+    fast = ae.compiled(ae.Adam(lr=0.5, beta1=0.5), cache_dir=str(tmp_path), parallel_from=NEVER, compile_from=0)
     fast.step(w, g, fast.init(w))
     assert len(kernel_files(tmp_path)) == 2
 
@@ -329,7 +340,7 @@ SECOND_PROCESS = textwrap.dedent("""
     import sys, time, numpy as np
     t0 = time.perf_counter()
     import adamedu as ae
-    opt = ae.compiled(ae.Adam(lr=0.01), cache_dir=sys.argv[1], parallel_from=1 << 62)
+    opt = ae.compiled(ae.Adam(lr=0.01), cache_dir=sys.argv[1], parallel_from=1 << 62, compile_from=0)
     w = np.linspace(-1, 1, 1000, dtype=np.float32)
     opt.step(w, np.ones_like(w), opt.init(w), inplace=True)
     (kernels,) = opt._kernels.values()
