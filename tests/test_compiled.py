@@ -127,7 +127,7 @@ def test_pure_step_equals_the_numpy_pure_step_and_changes_nothing(name, dtype, k
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 def test_the_multithreaded_kernel_equals_the_numpy_step_bit_for_bit(dtype, kernel_dir):
     opt = ae.Adam(lr=0.01)
-    fast = ae.compiled(opt, cache_dir=kernel_dir, parallel_from=0, compile_from=0)  # threads for every array
+    fast = ae.compiled(opt, cache_dir=kernel_dir, parallel_from=0, compile_from=0, threads=True)
     params = {"w": np.random.default_rng(0).standard_normal(100_003).astype(dtype), "b": np.ones(3, dtype)}
     ours, theirs = copy_tree(params), copy_tree(params)
     ours_state, theirs_state = fast.init(ours), opt.init(theirs)
@@ -239,6 +239,8 @@ def test_the_tracer_refuses_what_it_cannot_follow_and_changes_nothing(opt, words
 def test_compiled_refuses_what_is_not_an_optimizer():
     with pytest.raises(TypeError, match="adamedu optimizer"):
         ae.compiled("Adam")
+    with pytest.raises(ValueError, match="threads must be 'auto', True or False, got 'yes'"):
+        ae.compiled(ae.Adam(), threads="yes")
 
 
 # -- the same validation as the numpy step -------------------------------------------------------------------------
@@ -371,7 +373,7 @@ def test_the_compiled_inplace_step_allocates_nothing_as_large_as_the_parameters(
     n = 10**6
     rng = np.random.default_rng(0)
     w, g = rng.standard_normal(n).astype(np.float32), rng.standard_normal(n).astype(np.float32)
-    fast = ae.compiled(ae.Adam(), cache_dir=kernel_dir)  # 1e6 elements: the multi-threaded kernel
+    fast = ae.compiled(ae.Adam(), cache_dir=kernel_dir, threads=True)  # 1e6 elements: the multi-threaded kernel
     state = fast.init(w)
     fast.step(w, g, state, inplace=True)  # compiles (or loads) the kernel: allocations made once happen here
     peaks = {}

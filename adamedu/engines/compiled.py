@@ -37,6 +37,7 @@ import os
 import sys
 import tempfile
 import threading
+import time
 
 import numpy as np
 
@@ -48,8 +49,9 @@ __all__ = ["compiled", "CompiledOptimizer", "TraceError", "tracing_ops", "trace"
 
 COMPILED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
-# Arrays with fewer elements run on one thread: below this, waking numba's threads costs more than they save
-# (measured on 2 cores; see the module's README section and book/appendix_speed.md).
+# Arrays with fewer elements run on one thread: below this, waking numba's threads costs more than they save.
+# Measured on 2 cores, float32 Adam, kernel alone: 1e5 elements took 23 µs on one thread and 13 µs on two;
+# on a loaded machine the threads wait for a free core, so the cut-off is set above that, where they still pay.
 PARALLEL_FROM = 1 << 17
 # Steps on fewer elements in all run on the numpy step (the same results bit for bit): there the kernel's
 # few microseconds are dwarfed by Python, and tracing the rule costs more than the numpy step's extra passes
@@ -365,11 +367,14 @@ class CompiledOptimizer:
     (``compiled(Adam()).beta1``).
     """
 
-    def __init__(self, opt, cache_dir=None, parallel_from=PARALLEL_FROM, compile_from=COMPILE_FROM):
+    def __init__(self, opt, cache_dir=None, parallel_from=PARALLEL_FROM, compile_from=COMPILE_FROM, threads="auto"):
         self.optimizer = opt
         self.cache_dir = cache_dir or default_cache_dir()
         self.parallel_from = parallel_from
         self.compile_from = compile_from
+        if threads not in ("auto", True, False):
+            raise ValueError(f"compiled: threads must be 'auto', True or False, got {threads!r}")
+        self.threads = threads
         self._kernels = {}  # traced graph -> its module
 
     def __getattr__(self, name):
@@ -427,7 +432,8 @@ class CompiledOptimizer:
                 kernels = self._kernels[key] = load_kernels(kernel_source(key), self.cache_dir)
             flat = [x.reshape(-1) if x.flags.c_contiguous else np.ascontiguousarray(x).reshape(-1) for x in a]
             n = flat[0].size
-            kernel = kernels.parallel if n >= self.parallel_from else kernels.serial
+            threads = self.threads and n >= self.parallel_from and (self.threads is True or _cores_free())
+            kernel = kernels.parallel if threads else kernels.serial
             bad = kernel(n, *flat, *consts)
             if bad:
                 self._refuse(rule, paths[i], a, t, lr, scalars)
@@ -456,6 +462,24 @@ class CompiledOptimizer:
                              f"{where_in} ({int(bad.sum())} non-finite value(s)); parameters must be finite")
 
 
+_load = [-1.0, False]  # when the load average was last read, and whether a core was free then
+
+
+def _cores_free():
+    """Whether the machine has a core to spare (1-minute load average below the number of cores), read once a second.
+
+    numba's threads meet at a barrier after each loop: on a machine whose cores are all busy, each of them waits
+    for a time slice, and two threads took 30 ms where one took 0.6 ms (1e6 float32 Adam, 2 cores, load 11-17).
+    """
+    now = time.monotonic()
+    if now - _load[0] > 1.0:
+        try:
+            _load[:] = [now, os.getloadavg()[0] < (os.cpu_count() or 1)]
+        except OSError:  # no load average on this system
+            _load[:] = [now, True]
+    return _load[1]
+
+
 def _per_param(opt, paths):
     """The optimizer of each parameter array: ``opt.for_param(name)`` where the optimizer has it."""
     for_param = getattr(opt, "for_param", None)
@@ -464,12 +488,13 @@ def _per_param(opt, paths):
     return [for_param(_tree.leaf_name(path)) for path in paths]
 
 
-def compiled(opt, *, cache_dir=None, parallel_from=PARALLEL_FROM, compile_from=COMPILE_FROM):
+def compiled(opt, *, cache_dir=None, parallel_from=PARALLEL_FROM, compile_from=COMPILE_FROM, threads="auto"):
     """``opt`` run by a compiled kernel: one fused loop over the elements, multi-threaded for large arrays.
 
     Needs numba (``pip install adamedu[fast]``). The rule is ``opt.update`` itself, traced (see the module's
     docstring); ``step(..., inplace=True)`` is the fast path. Kernels are cached in ``cache_dir``
-    (default: see :func:`default_cache_dir`); arrays of ``parallel_from`` elements or more use numba's threads;
+    (default: see :func:`default_cache_dir`). Arrays of ``parallel_from`` elements or more use numba's threads
+    (``threads="auto"``: only while the machine has a core to spare; ``True``: always; ``False``: never);
     a step on fewer than ``compile_from`` elements in all runs on ``opt.step`` (faster there, same results).
 
     Results equal ``opt.step``'s bit for bit, and bad input is refused before anything changes. If an in-place
@@ -488,4 +513,5 @@ def compiled(opt, *, cache_dir=None, parallel_from=PARALLEL_FROM, compile_from=C
         raise ImportError("adamedu.compiled needs numba: pip install adamedu[fast]") from None
     if not callable(getattr(opt, "update", None)) or not hasattr(opt, "slots"):
         raise TypeError(f"compiled() takes an adamedu optimizer, got {opt!r}")
-    return CompiledOptimizer(opt, cache_dir=cache_dir, parallel_from=parallel_from, compile_from=compile_from)
+    return CompiledOptimizer(opt, cache_dir=cache_dir, parallel_from=parallel_from, compile_from=compile_from,
+                             threads=threads)
