@@ -50,7 +50,8 @@ __all__ = ["Explorable", "gd_learning_rate", "momentum_rate", "momentum_rate_map
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 _DIGITS = 6  # significant digits of the numbers a page carries: the paths equal the runs to ~1e-6, relatively
-_CONTROL_SPACE = 55  # pixels below the plot for each Plotly slider (JupyterLab); the site uses native controls
+_CONTROL_SPACE = 60  # pixels below the plot for each Plotly slider (JupyterLab); the site uses native controls
+_BELOW = 95  # pixels below the plot area for the x-axis's ticks and title, and the legend
 
 
 # -- the container ----------------------------------------------------------------------------------------
@@ -66,6 +67,7 @@ class Explorable:
     """
 
     def __init__(self, name, title, figure, description, runs):
+        _place_controls(figure["layout"])
         self.name, self.title, self.figure, self.description, self.runs = name, title, figure, description, runs
         self._png = None
 
@@ -170,9 +172,10 @@ def _site_figure(figure):
     """The figure for the website: Plotly's controls taken out (native ones stand in) and their room given back."""
     layout = dict(figure["layout"])
     sliders, menus = layout.pop("sliders", []), layout.pop("updatemenus", [])
-    layout["height"] = layout["height"] - _CONTROL_SPACE * len(sliders)
-    layout["margin"] = {**layout["margin"], "b": layout["margin"]["b"] - _CONTROL_SPACE * len(sliders),
-                        "t": layout["margin"]["t"] - (40 if menus else 0)}
+    layout["height"] = layout["height"] - _CONTROL_SPACE * len(sliders) - (40 if menus else 0)
+    layout["margin"] = {**layout["margin"], "b": _BELOW, "t": layout["margin"]["t"] - (40 if menus else 0)}
+    area = layout["height"] - layout["margin"]["t"] - layout["margin"]["b"]
+    layout["legend"] = {**layout["legend"], "y": -58 / area}
     controls = [{"kind": "slider", "label": s["currentvalue"]["prefix"].rstrip(" =:"), "active": s["active"],
                  "steps": [{"label": st["label"], "method": st["method"], "args": st["args"]} for st in s["steps"]]}
                 for s in sliders]
@@ -218,11 +221,10 @@ def _layout(title, height, n_sliders, axes, menus=False, width=None):
     """A white layout (readable on the light and the dark theme, as the static figures) with room for controls."""
     layout = {
         "title": {"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 15}},
-        "height": height + _CONTROL_SPACE * n_sliders,
-        "margin": {"l": 60, "r": 20, "t": 70 + (40 if menus else 0), "b": 50 + _CONTROL_SPACE * n_sliders},
+        "height": height,  # of the plot, its title and legend: _place_controls adds room for the sliders
+        "margin": {"l": 60, "r": 20, "t": 70 + (40 if menus else 0), "b": _BELOW},
         "paper_bgcolor": "white", "plot_bgcolor": "white", "font": {"color": "black"},
-        "legend": {"orientation": "h", "x": 0, "y": -0.12 - 0.0 * n_sliders, "yanchor": "top",
-                   "bgcolor": "rgba(255,255,255,0.85)"},
+        "legend": {"orientation": "h", "x": 0, "y": 0, "yanchor": "top", "bgcolor": "rgba(255,255,255,0.85)"},
         "showlegend": True,
     }
     if width:
@@ -284,11 +286,22 @@ def _point_trace(xy, name, color, axes=("x", "y"), symbol="circle", size=12, vis
             "xaxis": axes[0], "yaxis": axes[1], "visible": visible, "showlegend": showlegend}
 
 
+def _place_controls(layout):
+    """Stack the sliders below the legend, in pixels converted to the paper's units (the plot area's height)."""
+    sliders = layout.get("sliders", [])
+    layout["height"] = layout["height"] + _CONTROL_SPACE * len(sliders)
+    layout["margin"]["b"] = _BELOW + _CONTROL_SPACE * len(sliders)
+    area = layout["height"] - layout["margin"]["t"] - layout["margin"]["b"]  # the plot area, in pixels
+    layout["legend"]["y"] = -58 / area
+    for i, s in enumerate(sliders):
+        s["y"] = -(_BELOW + _CONTROL_SPACE * i) / area
+
+
 def _slider(prefix, labels, steps_args, active, method="restyle", index=0, n=1):
     """A Plotly slider: step k calls ``Plotly[method](plot, *steps_args[k])``; stacked below the plot."""
     return {"active": int(active), "currentvalue": {"prefix": f"{prefix} = ", "font": {"size": 13}},
             "pad": {"t": 10, "b": 5}, "len": 0.95, "x": 0.03, "xanchor": "left",
-            "y": -0.08 - index * 0.9 / max(n, 4) - 0.04, "yanchor": "top",
+            "y": 0, "yanchor": "top",  # placed by _place_controls
             "steps": [{"label": str(label), "method": method, "args": args}
                       for label, args in zip(labels, steps_args, strict=True)]}
 
