@@ -37,6 +37,7 @@ import json
 import math
 
 import matplotlib
+import matplotlib.colors
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -211,7 +212,7 @@ def _fmt(value):
 
 def _colors():
     """The colour cycle of matplotlib's settings, so explorables and static figures agree."""
-    return matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
+    return [matplotlib.colors.to_hex(c) for c in matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]]
 
 
 # -- building blocks of the figures -------------------------------------------------------------------------
@@ -238,6 +239,7 @@ def _axis(title, domain, *, log=False, range_=None, anchor=None, equal_to=None):
             "mirror": True, "ticks": "outside", "zeroline": False, "gridcolor": "#dddddd"}
     if log:
         axis["type"] = "log"
+        axis["exponentformat"] = "power"  # 10⁻⁶, not Plotly's SI prefix "1µ"
     if range_ is not None:
         axis["range"] = [float(r) for r in range_]
         axis["autorange"] = False
@@ -415,12 +417,12 @@ def momentum_rate_map(lrs=None, betas=None, default=(0.1, 0.9), x0=(1.5, 1.5), s
     rate = np.array([[momentum_rate(a, b, problem.curvatures) for a in map_lrs] for b in map_betas])
     window = ((-2.0, 2.0), (-2.0, 2.0))
     color = _colors()[1]
-    heat = {"type": "heatmap", "x": _num(map_lrs), "y": _num(map_betas), "z": [_num(r) for r in np.minimum(rate, 1.2)],
-            "zmin": 0, "zmax": 1.2, "name": "rate",
+    heat = {"type": "heatmap", "x": _num(map_lrs), "y": _num(map_betas), "z": [_num(r) for r in np.clip(rate, 0.5, 1.1)],
+            "zmin": 0.5, "zmax": 1.1, "name": "rate",
             "colorscale": [[0, "#0d0887"], [0.5, "#cc4778"], [0.8, "#f0f921"], [0.8334, "#7f0000"], [1, "#3f0000"]],
-            "colorbar": {"title": {"text": "rate per step", "side": "right"}, "len": 0.9, "thickness": 12,
-                         "x": 0.475, "xanchor": "left", "tickvals": [0, 0.2, 0.4, 0.6, 0.8, 1.0],
-                         "ticktext": ["0", "0.2", "0.4", "0.6", "0.8", "≥ 1 (diverges)"]},
+            "colorbar": {"title": {"text": "rate per step", "side": "top"}, "len": 0.9, "thickness": 12,
+                         "x": 0.475, "xanchor": "left", "tickvals": [0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
+                         "ticktext": ["≤ 0.5", "0.6", "0.7", "0.8", "0.9", "≥ 1"]},
             "hovertemplate": "α = %{x:.3g}, β = %{y:.2f}: rate %{z:.3f}<extra></extra>", "xaxis": "x", "yaxis": "y",
             "showlegend": False}
     # One path trace (and one marker) per β; the α slider rewrites all of them, the β slider shows one.
@@ -562,7 +564,8 @@ def optimizer_race(lrs=None, defaults=None, landscapes=tuple(LANDSCAPES), steps=
         sliders.append(_slider(f"{name} α", [_fmt(lr) for lr in lrs[name]], steps_args, active[name], index=i,
                                n=len(names)))
     _, _, window = LANDSCAPES[landscapes[0]]
-    axes = {"xaxis": _axis("x", (0, 0.45), range_=window[0]), "yaxis": _axis("y", (0, 1), range_=window[1]),
+    axes = {"xaxis": _axis("x", (0, 0.45), range_=window[0]),
+            "yaxis": _axis("y", (0, 1), range_=window[1], equal_to="x"),
             "xaxis2": _axis("step", (0.64, 1), anchor="y2"),
             "yaxis2": _axis("loss (log scale)", (0, 1), log=landscapes[0] != "saddle", anchor="x2")}
     layout = _layout("Race: GD, Momentum, RMSprop and Adam", 440, len(names), axes, menus=True)
