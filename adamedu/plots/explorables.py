@@ -417,7 +417,8 @@ def momentum_rate_map(lrs=None, betas=None, default=(0.1, 0.9), x0=(1.5, 1.5), s
     rate = np.array([[momentum_rate(a, b, problem.curvatures) for a in map_lrs] for b in map_betas])
     window = ((-2.0, 2.0), (-2.0, 2.0))
     color = _colors()[1]
-    heat = {"type": "heatmap", "x": _num(map_lrs), "y": _num(map_betas), "z": [_num(r) for r in np.clip(rate, 0.5, 1.1)],
+    shown = np.clip(rate, 0.5, 1.1)  # the colours resolve rates from 0.5 (the best here: 0.55) to 1 (diverges)
+    heat = {"type": "heatmap", "x": _num(map_lrs), "y": _num(map_betas), "z": [_num(r) for r in shown],
             "zmin": 0.5, "zmax": 1.1, "name": "rate",
             "colorscale": [[0, "#0d0887"], [0.5, "#cc4778"], [0.8, "#f0f921"], [0.8334, "#7f0000"], [1, "#3f0000"]],
             "colorbar": {"title": {"text": "rate per step", "side": "top"}, "len": 0.9, "thickness": 12,
