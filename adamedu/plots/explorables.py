@@ -243,6 +243,7 @@ def _axis(title, domain, *, log=False, range_=None, anchor=None, equal_to=None):
     if range_ is not None:
         axis["range"] = [float(r) for r in range_]
         axis["autorange"] = False
+        axis["constrain"] = "domain"  # equal axes shrink the panel, not widen the window shown
     if anchor:
         axis["anchor"] = anchor
     if equal_to:
@@ -689,28 +690,40 @@ def adamw_settling(weight_decays=ADAMW_DECAYS, default=1.0, lr=0.1, steps=2000, 
         return c if lam == 0 else np.clip(c, -1 / lam, 1 / lam)
 
     lam0 = decays[active]
-    data = [_landscape(problem, window, bar_x=0.8),
+    data = [_landscape(problem, window, bar_x=0.46),
             _path_trace(_every(runs[("Adam + L2", lam0)].path, every), "Adam + L2", colors[0]),
             _path_trace(_every(runs[("AdamW", lam0)].path, every), "AdamW", colors[3]),
             _point_trace(ridge(lam0), "ridge h·c/(h + λ)", colors[0], symbol="diamond", size=13),
             _point_trace(box(lam0), "clip(c, ±1/λ), chapter 5's estimate", colors[3], symbol="square", size=12),
             _point_trace(c, "minimum of f", "gold", symbol="star", size=14)]
+    # Right: w₂, the flat direction where the two differ most, against the step, with the two predictions.
+    kept = _every(np.arange(steps + 1), every)
+    ends = [0, steps]
+    data += [_curve_trace(_every(runs[("Adam + L2", lam0)].path, every)[:, 1], "Adam + L2", colors[0], x=kept),
+             _curve_trace(_every(runs[("AdamW", lam0)].path, every)[:, 1], "AdamW", colors[3], x=kept),
+             _curve_trace([ridge(lam0)[1]] * 2, "ridge", colors[0], x=ends, dash="dot"),
+             _curve_trace([box(lam0)[1]] * 2, "clip", colors[3], x=ends, dash="dot")]
     args = []
     for lam in decays:
         a, w = _every(runs[("Adam + L2", lam)].path, every), _every(runs[("AdamW", lam)].path, every)
         r, b = ridge(lam), box(lam)
         args.append([{"x": [_num(a[:, 0]), _num(w[:, 0]), _num(r[:1]), _num(b[:1])],
-                      "y": [_num(a[:, 1]), _num(w[:, 1]), _num(r[1:]), _num(b[1:])]}, [1, 2, 3, 4]])
-    axes = {"xaxis": _axis("w₁ (curvature 1)", (0, 0.78), range_=window[0]),
-            "yaxis": _axis("w₂ (curvature 0.1)", (0, 1), range_=window[1], equal_to="x")}
-    layout = _layout("Adam + L2 against AdamW: where each settles", 460, 1, axes)
+                      "y": [_num(a[:, 1]), _num(w[:, 1]), _num(r[1:]), _num(b[1:]), _num(a[:, 1]), _num(w[:, 1]),
+                            _num([r[1]] * 2), _num([b[1]] * 2)]}, [1, 2, 3, 4, 6, 7, 8, 9]])
+    axes = {"xaxis": _axis("w₁ (curvature 1)", (0, 0.45), range_=window[0]),
+            "yaxis": _axis("w₂ (curvature 0.1)", (0, 1), range_=window[1], equal_to="x"),
+            "xaxis2": _axis("step", (0.64, 1), anchor="y2"),
+            "yaxis2": _axis("w₂ (dotted: the two predictions)", (0, 1), anchor="x2", range_=window[1])}
+    layout = _layout("Adam + L2 against AdamW: where each settles", 440, 1, axes)
     layout["sliders"] = [_slider("λ", [_fmt(v) for v in decays], args, active)]
     end_l2 = runs[("Adam + L2", lam0)].final
     end_w = runs[("AdamW", lam0)].path[-steps // 10:].mean(axis=0)  # AdamW keeps oscillating: the mean of the end
     description = (f"Adam with an L2 penalty λ/2‖w‖² and AdamW with weight_decay = λ, both α = {lr:g}, {steps} steps "
-                   f"from 0 on the quadratic with curvatures {ADAMW_H} and minimum {ADAMW_C}. A slider sets λ "
+                   f"from 0 on the quadratic with curvatures {ADAMW_H} and minimum {ADAMW_C}. Left: the two paths over "
+                   f"the contours of the loss; right: the coordinate w₂ against the step, dotted lines at the two "
+                   f"predictions. A slider sets λ "
                    f"({', '.join(_fmt(v) for v in decays)}; shown first: {lam0:g}). Adam + L2 ends at "
-                   f"({end_l2[0]:.3f}, {end_l2[1]:.3f}), the ridge solution h·c/(h + λ) (diamond); AdamW ends at "
+                   f"({end_l2[0]:.3f}, {end_l2[1]:.3f}), the ridge solution h·c/(h + λ) (diamond); AdamW settles around "
                    f"({end_w[0]:.3f}, {end_w[1]:.3f}) (the mean of its last tenth), near clip(c, −1/λ, 1/λ) "
                    f"(square): its decay does not depend "
                    f"on the curvature, while the penalty pulls the flat direction in much more.")
