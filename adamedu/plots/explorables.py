@@ -721,12 +721,11 @@ def adamw_settling(weight_decays=ADAMW_DECAYS, default=1.0, lr=0.1, steps=2000, 
     description = (f"Adam with an L2 penalty λ/2‖w‖² and AdamW with weight_decay = λ, both α = {lr:g}, {steps} steps "
                    f"from 0 on the quadratic with curvatures {ADAMW_H} and minimum {ADAMW_C}. Left: the two paths over "
                    f"the contours of the loss; right: the coordinate w₂ against the step, dotted lines at the two "
-                   f"predictions. A slider sets λ "
-                   f"({', '.join(_fmt(v) for v in decays)}; shown first: {lam0:g}). Adam + L2 ends at "
-                   f"({end_l2[0]:.3f}, {end_l2[1]:.3f}), the ridge solution h·c/(h + λ) (diamond); AdamW settles around "
-                   f"({end_w[0]:.3f}, {end_w[1]:.3f}) (the mean of its last tenth), near clip(c, −1/λ, 1/λ) "
-                   f"(square): its decay does not depend "
-                   f"on the curvature, while the penalty pulls the flat direction in much more.")
+                   f"predictions. A slider sets λ ({', '.join(_fmt(v) for v in decays)}; shown first: {lam0:g}). "
+                   f"Adam + L2 ends at ({end_l2[0]:.3f}, {end_l2[1]:.3f}), the ridge solution h·c/(h + λ) (diamond); "
+                   f"AdamW settles around ({end_w[0]:.3f}, {end_w[1]:.3f}) (the mean of its last tenth), near "
+                   f"clip(c, −1/λ, 1/λ) (square): its decay does not depend on the curvature, while the penalty "
+                   f"pulls the flat direction in much more.")
     return Explorable("adamw", "Adam + L2 against AdamW: move the weight decay",
                       {"data": data, "layout": layout}, description, runs)
 
