@@ -321,3 +321,16 @@ def test_colours_are_css_strings(built):
     for e in built.values():
         found = list(colours(e.figure["data"]))
         assert found and all(isinstance(c, str) for c in found), e.name
+
+
+def test_every_control_sets_one_value_per_trace(built):
+    """Plotly.restyle reuses a shorter list of values cyclically: a list shorter than the traces is a bug."""
+    for e in built.values():
+        for kind, control in e.controls:
+            for step in control.get("steps", control.get("buttons")):
+                update, ids = step["args"][0], step["args"][-1]
+                if not isinstance(ids, list):
+                    ids = list(range(len(e.figure["data"])))
+                for attribute, values in update.items():
+                    assert isinstance(values, list) and len(values) == len(ids), (e.name, kind, attribute)
+                assert all(0 <= i < len(e.figure["data"]) for i in ids)

@@ -707,7 +707,8 @@ def adamw_settling(weight_decays=ADAMW_DECAYS, default=1.0, lr=0.1, steps=2000, 
     for lam in decays:
         a, w = _every(runs[("Adam + L2", lam)].path, every), _every(runs[("AdamW", lam)].path, every)
         r, b = ridge(lam), box(lam)
-        args.append([{"x": [_num(a[:, 0]), _num(w[:, 0]), _num(r[:1]), _num(b[:1])],
+        # Plotly.restyle reuses a shorter list cyclically: every attribute gets one entry per trace.
+        args.append([{"x": [_num(a[:, 0]), _num(w[:, 0]), _num(r[:1]), _num(b[:1]), _num(kept), _num(kept), ends, ends],
                       "y": [_num(a[:, 1]), _num(w[:, 1]), _num(r[1:]), _num(b[1:]), _num(a[:, 1]), _num(w[:, 1]),
                             _num([r[1]] * 2), _num([b[1]] * 2)]}, [1, 2, 3, 4, 6, 7, 8, 9]])
     axes = {"xaxis": _axis("w₁ (curvature 1)", (0, 0.45), range_=window[0]),
