@@ -212,16 +212,17 @@ def test_adamw_paths_are_minimize_runs_and_settle_where_chapter_5_says(built):
     for st in slider(e)["steps"]:
         lam = float(st["label"])
         update, _ = st["args"]
-        l2 = ae.minimize(ae.Quadratic(h + lam, c=h * c / (h + lam)), [0.0, 0.0], ae.Adam(lr=0.1), 2000)
-        w = ae.minimize(ae.Quadratic(h, c=c), [0.0, 0.0], ae.AdamW(lr=0.1, weight_decay=lam), 2000)
-        keep = np.unique(np.append(np.arange(0, 2001, 10), 2000))
+        l2 = ae.minimize(ae.Quadratic(h + lam, c=h * c / (h + lam)), [0.0, 0.0], ae.Adam(lr=0.1), 1000)
+        w = ae.minimize(ae.Quadratic(h, c=c), [0.0, 0.0], ae.AdamW(lr=0.1, weight_decay=lam), 1000)
+        keep = np.arange(0, 1001, 5)
+        close(update["y"][4], l2.path[keep, 1])  # the right panel: w2 against the step
         close(update["x"][0], l2.path[keep, 0])
         close(update["y"][1], w.path[keep, 1])
         ridge = h * c / (h + lam)  # eq-adamw-ridge, by hand
         np.testing.assert_allclose(l2.final, ridge, atol=1e-3)
         close(update["x"][2], ridge[:1])
         if lam >= 1:  # where |c| > 1/λ on both axes AdamW settles on the box's corner
-            np.testing.assert_allclose(w.path[-200:].mean(axis=0), np.clip(c, -1 / lam, 1 / lam), atol=0.02)
+            np.testing.assert_allclose(w.path[-100:].mean(axis=0), np.clip(c, -1 / lam, 1 / lam), atol=0.03)  # approached slowly
     assert slider(e)["steps"][slider(e)["active"]]["label"] == "1"
 
 

@@ -664,7 +664,7 @@ ADAMW_H = (1.0, 0.1)  # curvatures
 ADAMW_C = (2.0, -3.0)  # the minimum of f
 
 
-def adamw_settling(weight_decays=ADAMW_DECAYS, default=1.0, lr=0.1, steps=2000, every=10):
+def adamw_settling(weight_decays=ADAMW_DECAYS, default=1.0, lr=0.1, steps=1000, every=5):
     """Adam on f + λ/2‖w‖² against AdamW(weight_decay=λ) on f, a slider for λ: where does each settle?
 
     f is the quadratic with curvatures (1, 0.1) and minimum c = (2, −3), from w₀ = 0. Adam + L2 settles at the
@@ -758,7 +758,7 @@ def _warmed(lr, warmup):
     return schedule
 
 
-def warmup_vs_radam(warmups=WARMUPS, default=100, lr=0.3, sigma=20.0, probe_steps=2000, steps=300):
+def warmup_vs_radam(warmups=WARMUPS, default=100, lr=0.3, sigma=20.0, probe_steps=1000, steps=300):
     """Adam with a linear warm-up of T steps (a slider) against RAdam, whose rectification is a built-in warm-up.
 
     Left: the step each takes for a constant gradient, in units of α (runs on f(x) = x with ε = 0); right: the
