@@ -221,8 +221,8 @@ def test_adamw_paths_are_minimize_runs_and_settle_where_chapter_5_says(built):
         ridge = h * c / (h + lam)  # eq-adamw-ridge, by hand
         np.testing.assert_allclose(l2.final, ridge, atol=1e-3)
         close(update["x"][2], ridge[:1])
-        if lam >= 1:  # where |c| > 1/λ on both axes AdamW settles on the box's corner
-            np.testing.assert_allclose(w.path[-100:].mean(axis=0), np.clip(c, -1 / lam, 1 / lam), atol=0.03)  # approached slowly
+        if lam >= 1:  # |c| > 1/λ on both axes: AdamW approaches the box's corner (slowly, as v forgets)
+            np.testing.assert_allclose(w.path[-100:].mean(axis=0), np.clip(c, -1 / lam, 1 / lam), atol=0.03)
     assert slider(e)["steps"][slider(e)["active"]]["label"] == "1"
 
 
