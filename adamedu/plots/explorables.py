@@ -106,7 +106,7 @@ class Explorable:
         picture = base64.b64encode(self.png()).decode("ascii")
         return (
             f'<figure class="adamedu-explorable" id="{uid}" role="group" aria-labelledby="{uid}-title" '
-            f'aria-describedby="{uid}-desc" style="margin:1em 0">\n'
+            f'aria-describedby="{uid}-desc" style="{_CARD}">\n'
             f'<figcaption id="{uid}-title"><strong>{html.escape(self.title)}</strong></figcaption>\n'
             f'<p id="{uid}-desc" class="adamedu-description" style="{_VISUALLY_HIDDEN}">{text}</p>\n'
             f'<div class="adamedu-controls" style="display:flex;flex-wrap:wrap;gap:0.4em 1.5em;margin:0.4em 0"></div>\n'
@@ -129,6 +129,8 @@ class Explorable:
         }
 
 
+# A white card with black ink, like the static figures: it reads the same on the light and the dark theme.
+_CARD = "margin:1em 0;padding:0.5em;background:white;color:black;border-radius:4px;color-scheme:light"
 _VISUALLY_HIDDEN = ("position:absolute;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;"
                     "clip:rect(0 0 0 0);white-space:nowrap;border:0")
 
