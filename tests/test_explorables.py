@@ -335,3 +335,11 @@ def test_every_control_sets_one_value_per_trace(built):
                 for attribute, values in update.items():
                     assert isinstance(values, list) and len(values) == len(ids), (e.name, kind, attribute)
                 assert all(0 <= i < len(e.figure["data"]) for i in ids)
+
+
+def test_figures_pass_plotlys_schema(built):
+    """plotly.graph_objects.Figure validates every property name and value (what JupyterLab's renderer gets)."""
+    for e in built.values():
+        figure = e.to_plotly()
+        assert len(figure.data) == len(e.figure["data"])
+        assert len(figure.layout.sliders) == len(e.figure["layout"]["sliders"])

@@ -319,11 +319,6 @@ def _menu(name, labels, steps_args, active, method="update", x=0.0):
                         for label, args in zip(labels, steps_args, strict=True)]}
 
 
-def _diverged(trace):
-    return trace.diverged_at is not None or not np.isfinite(trace.losses[-1]) or trace.losses[-1] > 1e6 * \
-        trace.losses[0]
-
-
 # -- 1. gradient descent: the learning rate across 2/L ------------------------------------------------------
 
 
