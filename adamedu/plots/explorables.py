@@ -107,7 +107,7 @@ class Explorable:
         return (
             f'<figure class="adamedu-explorable" id="{uid}" role="group" aria-labelledby="{uid}-title" '
             f'aria-describedby="{uid}-desc" style="{_CARD}">\n'
-            f'<figcaption id="{uid}-title"><strong>{html.escape(self.title)}</strong></figcaption>\n'
+            f'<figcaption id="{uid}-title" style="color:black"><strong>{html.escape(self.title)}</strong></figcaption>\n'
             f'<p id="{uid}-desc" class="adamedu-description" style="{_VISUALLY_HIDDEN}">{text}</p>\n'
             f'<div class="adamedu-controls" style="display:flex;flex-wrap:wrap;gap:0.4em 1.5em;margin:0.4em 0"></div>\n'
             f'<div class="adamedu-plot" role="img" aria-label="{html.escape(self.title)}: an interactive chart; '
@@ -357,7 +357,7 @@ def gd_learning_rate(lrs=GD_LRS, default=0.08, x0=(1.5, 1.5), steps=40):
              {"title.text": verdict(lr)}, [1, 2]] for lr in lrs]
     axes = {"xaxis": _axis("x", (0, 0.45), range_=window[0]), "yaxis": _axis("y", (0, 1), range_=window[1],
                                                                               equal_to="x"),
-            "xaxis2": _axis("step", (0.64, 1), anchor="y2"),
+            "xaxis2": _axis("step", (0.68, 1), anchor="y2"),
             "yaxis2": _axis("loss (log scale)", (0, 1), log=True, anchor="x2", range_=(-12, 8))}
     layout = _layout(verdict(lrs[active]), 420, 1, axes)
     layout["sliders"] = [_slider("α", [_fmt(lr) for lr in lrs], args, active, method="update")]
@@ -565,7 +565,7 @@ def optimizer_race(lrs=None, defaults=None, landscapes=tuple(LANDSCAPES), steps=
     _, _, window = LANDSCAPES[landscapes[0]]
     axes = {"xaxis": _axis("x", (0, 0.45), range_=window[0]),
             "yaxis": _axis("y", (0, 1), range_=window[1], equal_to="x"),
-            "xaxis2": _axis("step", (0.64, 1), anchor="y2"),
+            "xaxis2": _axis("step", (0.68, 1), anchor="y2"),
             "yaxis2": _axis("loss (log scale)", (0, 1), log=landscapes[0] != "saddle", anchor="x2")}
     layout = _layout("Race: GD, Momentum, RMSprop and Adam", 440, len(names), axes, menus=True)
     layout["sliders"] = sliders
@@ -637,7 +637,7 @@ def adam_bias_correction(beta2s=ADAM_BETA2S, default=0.999, lr=0.1, x0=(1.5, 1.5
     menu_args = [[{"visible": v}, ids] for v in show.values()]
     axes = {"xaxis": _axis("x", (0, 0.45), range_=window[0]), "yaxis": _axis("y", (0, 1), range_=window[1],
                                                                               equal_to="x"),
-            "xaxis2": _axis("step t", (0.64, 1), anchor="y2"),
+            "xaxis2": _axis("step t", (0.68, 1), anchor="y2"),
             "yaxis2": _axis("largest step / α (log scale)", (0, 1), log=True, anchor="x2", range_=(-2, 1.5))}
     layout = _layout(f"Adam's first {steps} steps (α = {lr:g}, β₁ = 0.9)", 420, 1, axes, menus=True)
     layout["sliders"] = [_slider("β₂", [_fmt(b) for b in beta2s], b2_args, active)]
@@ -710,7 +710,7 @@ def adamw_settling(weight_decays=ADAMW_DECAYS, default=1.0, lr=0.1, steps=1000, 
                             _num([r[1]] * 2), _num([b[1]] * 2)]}, [1, 2, 3, 4, 6, 7, 8, 9]])
     axes = {"xaxis": _axis("w₁ (curvature 1)", (0, 0.45), range_=window[0]),
             "yaxis": _axis("w₂ (curvature 0.1)", (0, 1), range_=window[1], equal_to="x"),
-            "xaxis2": _axis("step", (0.64, 1), anchor="y2"),
+            "xaxis2": _axis("step", (0.68, 1), anchor="y2"),
             "yaxis2": _axis("w₂ (dotted: the two predictions)", (0, 1), anchor="x2", range_=window[1])}
     layout = _layout("Adam + L2 against AdamW: where each settles", 440, 1, axes)
     layout["sliders"] = [_slider("λ", [_fmt(v) for v in decays], args, active)]
