@@ -107,7 +107,8 @@ class Explorable:
         return (
             f'<figure class="adamedu-explorable" id="{uid}" role="group" aria-labelledby="{uid}-title" '
             f'aria-describedby="{uid}-desc" style="{_CARD}">\n'
-            f'<figcaption id="{uid}-title" style="color:black"><strong>{html.escape(self.title)}</strong></figcaption>\n'
+            f'<figcaption id="{uid}-title" style="color:black"><strong>{html.escape(self.title)}</strong>'
+            f'</figcaption>\n'
             f'<p id="{uid}-desc" class="adamedu-description" style="{_VISUALLY_HIDDEN}">{text}</p>\n'
             f'<div class="adamedu-controls" style="display:flex;flex-wrap:wrap;gap:0.4em 1.5em;margin:0.4em 0"></div>\n'
             f'<div class="adamedu-plot" role="img" aria-label="{html.escape(self.title)}: an interactive chart; '
