@@ -109,7 +109,7 @@ def make_class(folder, source):
         "writer": (_solved(edition, gd_step_answer=GD + '\n\nopen("note.txt", "w").write("x")\n'
                                                         'open("../escape.txt", "w").write("x")\n'
                                                         'open("../../escape.txt", "w").write("x")',
-                           adam_step_answer="raise ValueError('my own bug')"),
+                           adam_step_answer="def adam_step(*args, **kwargs):\n    raise ValueError('my own bug')"),
                    [("gd_step_check", "passed", 2), ("adam_step_check", "failed", 0)]),
     }
     # tampered: the gd check deleted, the adam check replaced by a print, a fake graded cell added; adam is wrong
