@@ -50,7 +50,8 @@ def source_notebook():
     cell = nbformat.v4
     cells = [
         cell.new_markdown_cell("# Homework\nWrite `gd_step`, then `adam_step`."),
-        cell.new_code_cell("import numpy as np\nfrom adamedu.grading import check", metadata=_meta("setup", locked=True)),
+        cell.new_code_cell("import numpy as np\nfrom adamedu.grading import check",
+                           metadata=_meta("setup", locked=True)),
         cell.new_code_cell(GD, metadata=_meta("gd_step_answer", solution=True)),
         cell.new_code_cell('check("gd_step", gd_step)', metadata=_meta("gd_step_check", graded=True, locked=True,
                                                                       points=2)),

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from test_grade import ADAM, GD, NB, WRONG_ADAM, _cli, source_notebook
 
 pytest.importorskip("nbgrader")

@@ -58,7 +58,7 @@ STATUSES = ("passed", "failed", "not written", "error", "timeout", "missing", "u
 MAX_RESULT_BYTES = 64 * 2**20  # a probe's answer larger than this is not read
 
 
-class Unreadable(ValueError):
+class Unreadable(ValueError):  # noqa: N818 (a status, like the rows say)
     """A submission that is not a notebook we can run (invalid JSON, another nbformat, malformed cells)."""
 
 
@@ -154,7 +154,7 @@ def judge(exercise, cases, answers):
 
 def _judge_api(exercise, cases, answers):
     """The grading module's own data-only judge (``judge(name, inputs, returned) -> verdict``)."""
-    for case, answer in zip(cases, answers, strict=False):
+    for answer in answers:
         if "not_written" in answer:
             return "not written", (f"{exercise} is not written yet (it raises NotImplementedError): replace the "
                                    "`raise NotImplementedError` line with your code.")
