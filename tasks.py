@@ -4,6 +4,10 @@
     python3 tasks.py test    run every test: lint, unit, property, reference, notebooks, the -W book build
     python3 tasks.py bench   time adamedu against Keras and PyTorch, execute every notebook; write
                              book/_benchmark_results.md
+    python3 tasks.py student [FOLDER]
+                             for a student: install what the chapters need (adamedu[student]: Keras,
+                             matplotlib, scikit-learn, JupyterLab) and open FOLDER (the student edition) in
+                             JupyterLab
 
 Both create ./.venv on first use and install the package into it (pip install -e) with the
 extras they need; later runs only re-install when pyproject.toml has changed.
@@ -31,7 +35,8 @@ ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THRE
 
 def run(*cmd, check=True, **kwargs):
     print("+", " ".join(str(c) for c in cmd), flush=True)
-    result = subprocess.run([str(c) for c in cmd], cwd=ROOT, **kwargs)
+    kwargs.setdefault("cwd", ROOT)
+    result = subprocess.run([str(c) for c in cmd], **kwargs)
     if check and result.returncode != 0:
         sys.exit(result.returncode)
     return result
@@ -124,7 +129,15 @@ def bench(*args):
     run(PYTHON, "-m", "adamedu.benchmark", *args)
 
 
-COMMANDS = {"book": book, "test": test, "bench": bench}
+def student(folder=".", *args):
+    """Install adamedu[student] into .venv and open the notebooks in FOLDER with JupyterLab."""
+    if not Path(folder).is_dir():
+        sys.exit(f"student: {folder} is not a folder; give the folder that holds your notebooks")
+    setup("student")
+    run(BIN / "jupyter", "lab", *args, cwd=Path(folder).resolve(), env={**os.environ, **ONE_THREAD}, check=False)
+
+
+COMMANDS = {"book": book, "test": test, "bench": bench, "student": student}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

@@ -10,18 +10,77 @@ from 1 to 1000) and compares it with the package's own update rule. When they di
 shows the smallest failing input, what was expected and what came back, and, where the result matches
 one of the classic mistakes (no bias correction, ε inside the square root, |g| or g where g² belongs,
 t counted from 0, a sign error, outputs in the wrong order, inputs changed in place ...), says which.
+In a notebook a failed check shows only its message (:class:`CheckFailed` hides the traceback through this
+module from IPython); ``needs(...)`` turns a missing answer of an experiment into the same "not written yet"
+message instead of a ``NameError`` or ``KeyError``. Answers computed in float32 are accepted at float32's
+precision, and a wrong one is reported as "computed in float32: ...".
+
+The verdict as data (for a grader that runs outside the student's kernel)
+-------------------------------------------------------------------------
+The comparison is a pure function of the inputs and what the student's function returned, so a grader can
+call the student's function in the student's process and decide the verdict in its own::
+
+    from adamedu.course import grading
+    inputs = grading.cases("adam_step", seed=0)          # list of dicts of keyword arguments, seeded
+    returned = [adam_step(**case) for case in inputs]     # in the student's kernel; an exception may be
+                                                          # passed as grading.Raised(type_name, message)
+    verdict = grading.judge("adam_step", inputs, returned)   # Verdict(exercise, passed, message)
+
+``judge(name, inputs, returned, after=None)`` also takes ``after``, the inputs as they were after each call,
+to report a function that changes its arguments in place. ``expected(name, case)`` gives the package's
+answer for one case. ``check(name, fn)`` is ``cases`` + calls + ``judge`` in one process: it returns the
+:class:`Verdict` when it passes, raises :class:`CheckFailed` (whose ``.verdict`` is the verdict) when not,
+and appends every verdict to ``RESULTS``. ``GRADED`` lists the exercises ``judge`` knows.
 """
 
 import dataclasses
 import itertools
+import sys
 
 import numpy as np
 
+from .. import optimizers
 from ..optimizers import Adam, AdamW, GradientDescent, Momentum, RMSprop
 
-__all__ = ["check", "attempt", "EXERCISES"]
+__all__ = ["check", "attempt", "needs", "cases", "judge", "expected", "Verdict", "Raised", "CheckFailed",
+           "EXERCISES", "GRADED", "RESULTS"]
 
 RTOL, ATOL = 1e-6, 1e-12  # float64 inputs: a correct rule written any sensible way agrees far closer
+# float32 answers: float32 carries about 7 digits; a correct rule loses a few of them in its arithmetic
+RTOL32, ATOL32 = 1e-4, 1e-5  # ATOL32 is relative to the largest |value| of the array (cancellation in w − step)
+LOW_PRECISION = (np.float32, np.float16)
+
+RESULTS = []  # every Verdict that check() reached in this process, in order
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """The outcome of one check: machine-readable for a grader, ``message`` readable by the student."""
+
+    exercise: str
+    passed: bool
+    message: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Raised:
+    """What a grader records when the student's function raised instead of returning (see :func:`judge`)."""
+
+    type_name: str
+    message: str = ""
+
+
+class CheckFailed(AssertionError):  # noqa: N818  (the student reads "CheckFailed: ...")
+    """A failed check. In IPython/Jupyter it shows as its message alone: the traceback through this module
+    says nothing to a student (IPython calls ``_render_traceback_`` when an exception defines it)."""
+
+    def __init__(self, message, verdict=None):
+        super().__init__(message)
+        self.verdict = verdict
+
+    def _render_traceback_(self):
+        lines = str(self).splitlines() or [""]
+        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {lines[0]}", *lines[1:]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +93,9 @@ class Exercise:
     reference: object  # **case -> tuple of outputs, computed by the package
     mistakes: dict  # diagnosis text -> (**case -> tuple of outputs)
     hyper: dict  # hyperparameter name -> sampler(rng)
+    generate: object = None  # (count, seed) -> list of cases; None: the step exercises' shapes × scales × t
+    count: int = 40  # how many cases check() tries
+    about: str = "shapes, scales 1e-8 to 1e3"  # what the cases cover, for the success line
 
     @property
     def signature(self):
@@ -224,6 +286,113 @@ def _decay(rng):
     return float(10 ** rng.uniform(-3, -0.5))
 
 
+# -- chapters 6 to 8: exercises that are not one optimizer step -----------------------------------------------
+# ch. 6, state_bytes(optimizer, n_params, dtype): the memory of the optimizer's state, read from the package
+def _state_bytes(optimizer, n_params, dtype):
+    state = optimizer.init(np.zeros(1, dtype=dtype))
+    per_param = sum(v.nbytes for v in state.values() if isinstance(v, np.ndarray))
+    return (per_param * n_params,)
+
+
+def _state_bytes_mistakes():
+    def slots(optimizer):
+        return sum(isinstance(v, np.ndarray) for v in optimizer.init(np.zeros(1)).values())
+
+    return {
+        "the dtype is ignored: every number was counted as 8 bytes (float64); use np.dtype(dtype).itemsize":
+            lambda optimizer, n_params, dtype: (slots(optimizer) * 8 * n_params,),
+        "bits, not bytes: itemsize is already in bytes (float32: 4), do not multiply by 8":
+            lambda optimizer, n_params, dtype: (slots(optimizer) * np.dtype(dtype).itemsize * 8 * n_params,),
+        "the parameters themselves were counted too: count only the arrays in the optimizer's state":
+            lambda optimizer, n_params, dtype: ((slots(optimizer) + 1) * np.dtype(dtype).itemsize * n_params,),
+        "one array per optimizer: count every array of the state (Adam keeps two, m and v; AMSGrad three)":
+            lambda optimizer, n_params, dtype: (min(slots(optimizer), 1) * np.dtype(dtype).itemsize * n_params,),
+    }
+
+
+_STATE_OPTIMIZERS = ("Adam", "Lion", "Momentum", "AMSGrad", "GradientDescent", "RMSprop", "AdaGrad", "AdaMax")
+
+
+def _state_bytes_cases(count, seed=0):
+    rng = np.random.default_rng(seed)
+    sizes = [1000, 7e9, 1, int(rng.integers(2, 10**6)), 1e6]
+    dtypes = [np.float32, np.float64, np.float16]
+    combos = itertools.product(range(len(_STATE_OPTIMIZERS)), range(len(sizes)), range(len(dtypes)))
+    order = sorted(combos, key=lambda c: (sum(c), c))[:count]
+    return [{"optimizer": getattr(optimizers, _STATE_OPTIMIZERS[o])(), "n_params": sizes[n], "dtype": dtypes[d]}
+            for o, n, d in order]
+
+
+# ch. 7, p_norm_scale(grads, p, beta2): v_t ** (1/p) of eq-var-adamax-p, v_t = β2ᵖ v_(t−1) + (1 − β2ᵖ)|g_t|ᵖ.
+# No optimizer of the package has a general p; tests/test_grading.py checks p = 2 against ae.Adam's v and
+# large p against ae.AdaMax's u, so this equation is tied to the package.
+def _p_norm_scale(grads, p, beta2):
+    v, scale = 0.0, []
+    for g in np.asarray(grads, dtype=float):
+        v = beta2**p * v + (1 - beta2**p) * np.abs(g) ** p
+        scale.append(v ** (1 / p))
+    return (np.array(scale),)
+
+
+def _p_norm_mistakes():
+    def variant(decay=lambda b, p: b**p, power=lambda g, p: np.abs(g) ** p, root=lambda v, p: v ** (1 / p)):
+        def wrong(grads, p, beta2):
+            v, scale = 0.0, []
+            for g in np.asarray(grads, dtype=float):
+                v = decay(beta2, p) * v + (1 - decay(beta2, p)) * power(g, p)
+                scale.append(root(v, p))
+            return (np.array(scale),)
+
+        return wrong
+
+    return {
+        "the decay is β2, not β2ᵖ: the p-norm version averages with β2ᵖ (eq-var-adamax-p)":
+            variant(decay=lambda b, p: b),
+        "the p-th root is missing: return v_t ** (1/p)": variant(root=lambda v, p: v),
+        "g where |g| belongs: an odd power keeps the sign of a negative gradient": variant(power=lambda g, p: g**p),
+    }
+
+
+def _p_norm_cases(count, seed=0):
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(count):
+        p = [1, 2, 3, 4, 8, 16][i % 6]
+        n = 4 + i % 5
+        scale = [1.0, 1e-3, 1e2][i // 6 % 3]
+        out.append({"grads": rng.normal(size=n) * scale, "p": p, "beta2": float(rng.uniform(0.5, 0.99))})
+    return out
+
+
+# ch. 8, keras_effective_eps(t, eps_hat, beta2): the ε of Algorithm 1 that Keras's constant ε̂ amounts to at
+# step t: eq-keras-eps-eff, ε̂ / √(1 − β2ᵗ). tests/test_grading.py checks it against the package:
+# ae.Adam(eps=that ε) steps exactly as ae.Adam(eps=ε̂, eps_hat=True) at step t.
+def _keras_eps(t, eps_hat, beta2):
+    return (eps_hat / np.sqrt(1 - np.power(beta2, t)),)
+
+
+def _keras_eps_mistakes():
+    return {
+        "multiplied by √(1 − β2ᵗ) instead of divided: eq-keras-eps-eff divides ε̂ by √(1 − β2ᵗ)":
+            lambda t, eps_hat, beta2: (eps_hat * np.sqrt(1 - np.power(beta2, t)),),
+        "the square root is missing: divide ε̂ by √(1 − β2ᵗ)":
+            lambda t, eps_hat, beta2: (eps_hat / (1 - np.power(beta2, t)),),
+        "β2 where β2ᵗ belongs: the bias correction of step t is 1 − β2ᵗ":
+            lambda t, eps_hat, beta2: (eps_hat / np.sqrt(1 - beta2) + 0 * np.asarray(t),),
+        "t is off by one: step t (counted from 1) uses β2ᵗ":
+            lambda t, eps_hat, beta2: (eps_hat / np.sqrt(1 - np.power(beta2, np.asarray(t) + 1)),),
+        "ε̂ came back unchanged: Keras's ε̂ is larger in Algorithm 1's terms while 1 − β2ᵗ is small":
+            lambda t, eps_hat, beta2: (eps_hat + 0 * np.asarray(t, dtype=float),),
+    }
+
+
+def _keras_eps_cases(count, seed=0):
+    rng = np.random.default_rng(seed)
+    steps = [1, 2, 3, 10, 100, 1000, np.array([1, 10, 100]), 10**6]
+    return [{"t": steps[i % len(steps)], "eps_hat": float(10 ** rng.uniform(-9, -6)),
+             "beta2": float(rng.uniform(0.9, 0.9999))} for i in range(count)]
+
+
 EXERCISES = {
     ex.name: ex
     for ex in [
@@ -239,8 +408,16 @@ EXERCISES = {
                  ("w", "m", "v"), _adamw, _adamw_mistakes(),
                  {"lr": _lr, "beta1": _beta(0.5, 0.95), "beta2": _beta(0.9, 0.9999), "eps": _eps,
                   "weight_decay": _decay}),
+        Exercise("state_bytes", ("optimizer", "n_params", "dtype"), ("bytes",), _state_bytes,
+                 _state_bytes_mistakes(), {}, generate=_state_bytes_cases, count=30,
+                 about="eight optimizers, 1 to 7e9 parameters, float16/32/64"),
+        Exercise("p_norm_scale", ("grads", "p", "beta2"), ("scale",), _p_norm_scale, _p_norm_mistakes(), {},
+                 generate=_p_norm_cases, count=24, about="p from 1 to 16, gradients of scale 1e-3 to 1e2"),
+        Exercise("keras_effective_eps", ("t", "eps_hat", "beta2"), ("eps",), _keras_eps, _keras_eps_mistakes(), {},
+                 generate=_keras_eps_cases, count=16, about="t from 1 to 1e6 and an array of t"),
     ]
 }
+GRADED = tuple(EXERCISES)
 
 
 # -- the cases --------------------------------------------------------------------------------------------
@@ -269,85 +446,195 @@ def _cases(ex, count, seed=0):
         yield {name: case[name] for name in ex.args}
 
 
-# -- the check -----------------------------------------------------------------------------------------------
-def check(name, fn, cases=40, seed=0):
-    """Check the student's ``fn`` for exercise ``name``; print one line if right, else raise AssertionError.
+# -- the verdict, as pure functions of inputs and outputs (a grader calls these outside the student's kernel) --
+def _exercise(name):
+    if name not in EXERCISES:
+        raise ValueError(f"unknown exercise {name!r}; the exercises are {', '.join(EXERCISES)}")
+    return EXERCISES[name]
 
-    ``name`` is one of ``gd_step``, ``momentum_step``, ``rmsprop_step``, ``adam_step``, ``adamw_step``.
+
+def cases(name, seed=0, count=None):
+    """The inputs ``check`` gives exercise ``name``: a list of dicts of keyword arguments, simplest first.
+
+    Seeded: the same ``name``, ``seed`` and ``count`` give the same inputs. ``count`` defaults to the
+    exercise's own number of cases.
+    """
+    ex = _exercise(name)
+    count = ex.count if count is None else count
+    made = ex.generate(count, seed) if ex.generate else _cases(ex, count, seed)
+    return [dict(case) for case in made]
+
+
+def expected(name, case):
+    """The package's answer for one case of exercise ``name``: a tuple, one entry per output."""
+    ex = _exercise(name)
+    return ex.reference(**_copy(case))
+
+
+def judge(name, inputs, returned, after=None):
+    """Decide exercise ``name`` from what the student's function returned for each of ``inputs``.
+
+    ``returned[i]`` is what the function returned for ``inputs[i]`` (or a :class:`Raised`, or the exception);
+    ``after[i]``, if given, is ``inputs[i]`` as it was after the call (to catch changes in place). Returns
+    a :class:`Verdict`; when it fails, its message is about the first failing case, as ``check`` shows it.
+    """
+    ex = _exercise(name)
+    if len(returned) != len(inputs) or after is not None and len(after) != len(inputs):
+        raise ValueError(f"judge({name!r}): {len(inputs)} inputs but {len(returned)} results"
+                         + ("" if after is None else f" and {len(after)} inputs-after"))
+    notes = set()
+    for i, case in enumerate(inputs):
+        message = _judge_case(ex, case, returned[i], None if after is None else after[i], notes)
+        if message is not None:
+            return Verdict(ex.name, False, message)
+    return Verdict(ex.name, True, _success(ex, len(inputs), notes))
+
+
+def _success(ex, count, notes):
+    line = f"✓ {ex.name} is correct on {count} random cases ({ex.about}" + (
+        ", t from 1 to 1000)." if "t" in ex.args and ex.generate is None else ").")
+    if "float32" in notes:
+        line += (" Computed in float32: it agrees with the float64 reference to float32's precision "
+                 f"(relative {RTOL32:g}), which is accepted.")
+    return line
+
+
+# -- the check in the notebook ---------------------------------------------------------------------------------
+def check(name, fn, cases=None, seed=0):
+    """Check the student's ``fn`` for exercise ``name``: print one line and return the :class:`Verdict` if
+    right, else raise :class:`CheckFailed` saying what is wrong. The verdict is also appended to ``RESULTS``.
+
+    ``name`` is one of the names in ``GRADED`` (``gd_step`` ... ``adamw_step``, ``state_bytes``,
+    ``p_norm_scale``, ``keras_effective_eps``).
     """
     if name not in EXERCISES:
         raise ValueError(f"check: unknown exercise {name!r}; the exercises are {', '.join(EXERCISES)}")
     if not callable(fn):
         raise TypeError(f"check({name!r}, fn): fn must be your function, got {type(fn).__name__}")
     ex = EXERCISES[name]
-    for case in _cases(ex, cases, seed):
-        _check_case(ex, fn, case)
-    print(f"✓ {ex.name} is correct on {cases} random cases (shapes, scales 1e-8 to 1e3"
-          + (", t from 1 to 1000)." if "t" in ex.args else")."))
+    inputs = globals()["cases"](name, seed, cases)  # the module function: the parameter shadows it
+    notes = set()
+    verdict = None
+    for case in inputs:
+        given = _copy(case)
+        try:
+            with np.errstate(all="ignore"):
+                got = fn(**given)
+        except Exception as err:  # the student's error becomes the verdict's message
+            got = err
+        message = _judge_case(ex, case, got, given, notes)
+        if message is not None:
+            verdict = Verdict(ex.name, False, message)
+            break
+    if verdict is None:
+        verdict = Verdict(ex.name, True, _success(ex, len(inputs), notes))
+    RESULTS.append(verdict)
+    if not verdict.passed:
+        raise CheckFailed(verdict.message, verdict) from None
+    print(verdict.message)
+    return verdict
 
 
 def attempt(fn, *args, **kwargs):
     """Call a student's ``fn`` for an exploratory exercise; turn its failure into a message to act on.
 
-    Returns what ``fn`` returns. A stub's NotImplementedError becomes an AssertionError saying the
-    function is not written yet; any other error becomes an AssertionError naming it. The check cell
+    Returns what ``fn`` returns. A stub's NotImplementedError becomes a :class:`CheckFailed` saying the
+    function is not written yet; any other error becomes a :class:`CheckFailed` naming it. The check cell
     then asserts on the result with messages of its own.
     """
     name = getattr(fn, "__name__", "your function")
+    if not callable(fn):
+        raise CheckFailed(f"{name} should be your function, but it is {type(fn).__name__}.")
     try:
         return fn(*args, **kwargs)
     except NotImplementedError:
-        raise AssertionError(f"{name} is not written yet (it raises NotImplementedError): replace the "
-                             "`raise NotImplementedError` line with your code.") from None
+        raise CheckFailed(f"{name} is not written yet (it raises NotImplementedError): replace the "
+                          "`raise NotImplementedError` line with your code.") from None
     except Exception as err:
-        raise AssertionError(f"{name} raised {type(err).__name__}: {err}") from err
+        raise CheckFailed(f"{name} raised {type(err).__name__}: {err}") from err
 
 
-def _check_case(ex, fn, case):
-    given = {k: (np.copy(x) if isinstance(x, np.ndarray) else x) for k, x in case.items()}
+def needs(*names, keys=()):
+    """Make sure the answers an experiment's check reads exist, else fail with "not written yet".
+
+    ``names`` are the variables the exercise cell defines (looked up where ``needs`` is called); with
+    ``keys``, each of them must be a dict holding every key (the exercise fills ``predicted[alpha]`` ...).
+    Returns nothing; the check cell goes on to compare the answers.
+    """
+    scope = sys._getframe(1).f_globals
+    missing = [name for name in names if name not in scope]
+    if missing:
+        raise CheckFailed(f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not defined: the "
+                          "exercise above is not written yet (replace its `raise NotImplementedError` line with "
+                          "your code and run that cell first).")
+    for name in names:
+        value = scope[name]
+        if keys and not isinstance(value, dict):
+            raise CheckFailed(f"{name} should be a dict with the keys {', '.join(map(repr, keys))}, but it is "
+                              f"{type(value).__name__}.")
+        absent = [k for k in keys if k not in value] if keys else []
+        if absent:
+            raise CheckFailed(f"{name} has no entry for {', '.join(map(repr, absent))} yet: the exercise above is "
+                              f"not written yet (fill in {name}[...] for each of {', '.join(map(repr, keys))}).")
+
+
+def _copy(case):
+    return {k: (np.copy(x) if isinstance(x, np.ndarray) else x) for k, x in case.items()}
+
+
+def _judge_case(ex, case, got, after, notes):
+    """None if ``got`` is right for ``case``, else the message saying what is wrong (pure: no call of fn)."""
     call = _describe_call(ex, case)
+    if isinstance(got, NotImplementedError) or isinstance(got, Raised) and got.type_name == "NotImplementedError":
+        return (f"{ex.name} is not written yet (it raises NotImplementedError): replace the "
+                f"`raise NotImplementedError` line with your code.\n{call}")
+    if isinstance(got, (BaseException, Raised)):
+        kind, text = (type(got).__name__, str(got)) if isinstance(got, BaseException) else (got.type_name,
+                                                                                              got.message)
+        return f"{ex.name} raised {kind}: {text}\n{call}\nIt should return {_returns(ex)}."
+    if after is not None:
+        changed = [k for k, x in case.items() if isinstance(x, np.ndarray)
+                   and not (isinstance(after.get(k), np.ndarray) and np.array_equal(after[k], x, equal_nan=True))]
+        if changed:
+            return (f"{ex.name} changed its input {', '.join(changed)} in place (e.g. with -= or +=). Compute new "
+                    f"arrays instead (w = w - ...), so that the caller's arrays stay as they were.\n{call}")
     try:
-        with np.errstate(all="ignore"):
-            got = fn(**given)
-    except NotImplementedError:
-        raise AssertionError(f"{ex.name} is not written yet (it raises NotImplementedError): replace the "
-                             f"`raise NotImplementedError` line with your code.\n{call}") from None
-    except Exception as err:
-        raise AssertionError(f"{ex.name} raised {type(err).__name__}: {err}\n{call}\n"
-                             f"It should return {_returns(ex)}.") from err
-    changed = [k for k, x in case.items() if isinstance(x, np.ndarray) and not np.array_equal(given[k], x)]
-    if changed:
-        raise AssertionError(f"{ex.name} changed its input {', '.join(changed)} in place (e.g. with -= or +=). "
-                             f"Compute new arrays instead (w = w - ...), so that the caller's arrays stay as they "
-                             f"were.\n{call}")
-    got = _as_outputs(ex, got, call)
-    expected = ex.reference(**case)
-    if _close(got, expected):
-        return
-    message = [f"{ex.name} returned a wrong result.", call]
-    for label, e, g in zip(ex.outputs, expected, got, strict=True):
-        mark = "" if _close((g,), (e,)) else f"   <- differs by up to {_gap(e, g):.3g}"
+        got, low = _as_outputs(ex, got, call)
+    except CheckFailed as err:
+        return str(err)
+    tol = (RTOL32, ATOL32) if low else (RTOL, ATOL)
+    reference = ex.reference(**_copy(case))
+    if _close(got, reference, tol):
+        if low:
+            notes.add("float32")
+        return None
+    message = [f"{ex.name} returned a wrong result."
+               + (f" (Computed in float32: compared at float32's precision, relative {RTOL32:g}.)" if low else ""),
+               call]
+    for label, e, g in zip(ex.outputs, reference, got, strict=True):
+        mark = "" if _close((g,), (e,), tol) else f"   <- differs by up to {_gap(e, g):.3g}"
         message.append(f"  {label}: expected {_fmt(e)}, got {_fmt(g)}{mark}")
-    message.append("Diagnosis: " + _diagnose(ex, case, got, expected))
-    raise AssertionError("\n".join(message))
+    message.append("Diagnosis: " + _diagnose(ex, case, got, reference, tol))
+    return "\n".join(message)
 
 
-def _diagnose(ex, case, got, expected):
+def _diagnose(ex, case, got, expected, tol=(RTOL, ATOL)):
     if len(ex.outputs) > 1:
         for perm in itertools.permutations(range(len(ex.outputs))):
-            if perm != tuple(range(len(ex.outputs))) and _close([got[i] for i in perm], expected):
+            if perm != tuple(range(len(ex.outputs))) and _close([got[i] for i in perm], expected, tol):
                 order = ", ".join(ex.outputs[perm.index(j)] for j in range(len(perm)))  # what sits where
                 return (f"the outputs are in the wrong order: you returned ({order}); "
                         f"return ({', '.join(ex.outputs)}).")
     for text, wrong in ex.mistakes.items():
         try:
             with np.errstate(all="ignore"):
-                candidate = wrong(**{k: (np.copy(x) if isinstance(x, np.ndarray) else x) for k, x in case.items()})
+                candidate = wrong(**_copy(case))
         except (ZeroDivisionError, ValueError, FloatingPointError):
             continue
-        if not _close(candidate, expected) and _close(got, candidate):
+        if not _close(candidate, expected) and _close(got, candidate, tol):
             return text + "."
-    wrong = [label for label, e, g in zip(ex.outputs, expected, got, strict=True) if not _close((g,), (e,))]
+    wrong = [label for label, e, g in zip(ex.outputs, expected, got, strict=True)
+             if not _close((g,), (e,), tol)]
     if wrong != [ex.outputs[0]] and ex.outputs[0] in wrong and len(wrong) > 1:
         return (f"{' and '.join(wrong[1:])} {'is' if len(wrong) == 2 else 'are'} already wrong; fix the moving "
                 f"average{'s' if len(wrong) > 2 else ''} first, w follows from them.")
@@ -359,29 +646,32 @@ def _diagnose(ex, case, got, expected):
 
 
 def _as_outputs(ex, got, call):
+    """The returned outputs as float64 arrays, and whether any came in float32 or lower precision."""
     n = len(ex.outputs)
     expected_form = _returns(ex)
     if n == 1:
         if isinstance(got, tuple) and len(got) == 1:
             got = got[0]
         if isinstance(got, (tuple, list)) or got is None:
-            raise AssertionError(f"{ex.name} should return {expected_form}, got {_kind(got)}.\n{call}")
+            raise CheckFailed(f"{ex.name} should return {expected_form}, got {_kind(got)}.\n{call}")
         got = (got,)
     elif not isinstance(got, (tuple, list)) or len(got) != n:
-        raise AssertionError(f"{ex.name} should return {expected_form}, a tuple of {n} arrays; got {_kind(got)}.\n"
-                             f"{call}")
-    out = []
+        raise CheckFailed(f"{ex.name} should return {expected_form}, a tuple of {n} arrays; got {_kind(got)}.\n"
+                          f"{call}")
+    out, low = [], False
     for label, x in zip(ex.outputs, got, strict=True):
+        low = low or getattr(np.asarray(x), "dtype", None) in LOW_PRECISION
         try:
             x = np.asarray(x, dtype=float)
         except (TypeError, ValueError):
-            raise AssertionError(f"{ex.name}: the returned {label} is {_kind(x)}, not an array of numbers.\n"
-                                 f"{call}") from None
+            raise CheckFailed(f"{ex.name}: the returned {label} is {_kind(x)}, not an array of numbers.\n"
+                              f"{call}") from None
         out.append(x)
-    return tuple(out)
+    return tuple(out), low
 
 
-def _close(a, b):
+def _close(a, b, tol=(RTOL, ATOL)):
+    rtol, atol = tol
     a, b = list(a), list(b)
     if len(a) != len(b):
         return False
@@ -389,7 +679,12 @@ def _close(a, b):
         x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
         if x.shape != y.shape or not np.all(np.isfinite(x) == np.isfinite(y)):
             return False
-        if not np.allclose(x, y, rtol=RTOL, atol=ATOL, equal_nan=True):
+        if rtol != RTOL:  # low precision: the absolute slack scales with the array's largest value
+            finite = np.abs(y[np.isfinite(y)])
+            atol_here = atol * (float(finite.max()) if finite.size else 1.0)
+        else:
+            atol_here = atol
+        if not np.allclose(x, y, rtol=rtol, atol=atol_here, equal_nan=True):
             return False
     return True
 
@@ -416,6 +711,15 @@ def _fmt(x):
 
 
 def _describe_call(ex, case):
-    args = ", ".join(f"{k}={_fmt(v)}" if isinstance(v, np.ndarray) else f"{k}={v!r}" if isinstance(v, int)
-                     else f"{k}={v:.6g}" for k, v in case.items())
+    args = ", ".join(f"{k}={_fmt_arg(v)}" for k, v in case.items())
     return f"  input: {ex.name}({args})"
+
+
+def _fmt_arg(v):
+    if isinstance(v, np.ndarray):
+        return _fmt(v)
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    if isinstance(v, type) and issubclass(v, np.generic):
+        return f"np.{v.__name__}"
+    return repr(v)
