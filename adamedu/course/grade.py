@@ -32,7 +32,7 @@ from .grade_notebook import STATUSES, graded_cells
 
 __all__ = ["grade_class", "GradeError", "COLUMNS"]
 
-COLUMNS = ("student", "notebook", "exercise", "points", "max_points", "status", "message")
+COLUMNS = ("student", "notebook", "exercise", "points", "max_points", "status", "message", "judged_by")
 OURS = ("grades.csv", "grading.json", "feedback")  # what OUT holds after a run
 
 
@@ -154,7 +154,7 @@ def _run_worker(job):
         why = f"the grader's worker answered nonsense ({err})"
     source = nbformat.read(job["source"], as_version=4)
     return [{"student": job["student"], "notebook": job["notebook"], "exercise": g["grade_id"], "points": 0.0,
-             "max_points": g["points"], "status": "error", "message": f"grading failed: {why}"}
+             "max_points": g["points"], "status": "error", "message": f"grading failed: {why}", "judged_by": ""}
             for g in graded_cells(source)]
 
 

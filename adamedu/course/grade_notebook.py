@@ -36,6 +36,7 @@ limit, ends that notebook: its remaining exercises are rows with status ``error`
 
 import ast
 import base64
+import dataclasses
 import io
 import json
 import math
@@ -50,6 +51,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
+from ..optimizers._base import Optimizer
 from . import grading
 
 __all__ = ["graded_cells", "assemble", "grade_one", "read_submission", "Unreadable", "STATUSES"]
@@ -117,68 +119,38 @@ def _check_call(source):
 
 
 # -- the judge: this process's own adamedu ---------------------------------------------------------------------
-# The cases and the verdict come from adamedu.course.grading, imported in this (trusted) process. When that
-# module offers the data-only API (cases / judge), it is used; otherwise its check is replayed on the returned
-# values, which is the same judgement: check only ever looks at what the function returned.
+# The cases and the verdict come from adamedu.course.grading, imported in this (trusted) process: cases(name,
+# seed) makes the inputs, judge(name, inputs, returned, after) decides from the returned values alone.
 def judge_knows(exercise):
-    known = getattr(grading, "JUDGED", None) or grading.EXERCISES
-    return exercise in known
+    return exercise in grading.GRADED
 
 
 def make_cases(exercise, seed):
     """The inputs for ``exercise``: a list of ``{"args": [...], "kwargs": {...}}``."""
-    if hasattr(grading, "cases") and hasattr(grading, "judge"):
-        cases = list(grading.cases(exercise, seed))
-    else:
-        cases = list(grading._cases(grading.EXERCISES[exercise], 40, seed))
-    return [c if set(c) == {"args", "kwargs"} else {"args": [], "kwargs": c} for c in cases]
+    return [{"args": [], "kwargs": case} for case in grading.cases(exercise, seed)]
 
 
 def judge(exercise, cases, answers):
     """``(status, message)`` for the answers (one per case, in order, until the first that raised)."""
-    if hasattr(grading, "cases") and hasattr(grading, "judge"):
-        return _judge_api(exercise, cases, answers)
-    ex = grading.EXERCISES[exercise]
-    for case, answer in zip(cases, answers, strict=False):
-        if "not_written" in answer:
-            return "not written", (f"{exercise} is not written yet (it raises NotImplementedError): replace the "
-                                   "`raise NotImplementedError` line with your code.")
-        try:
-            grading._check_case(ex, _replay(answer), case["kwargs"])
-        except AssertionError as err:
-            return "failed", str(err)
-    if len(answers) < len(cases):
-        return "error", f"{exercise} gave {len(answers)} answers for {len(cases)} inputs"
-    return "passed", f"✓ {exercise} is correct on {len(cases)} random cases."
-
-
-def _judge_api(exercise, cases, answers):
-    """The grading module's own data-only judge (``judge(name, inputs, returned) -> verdict``)."""
+    if not answers:
+        return "error", f"{exercise} gave no answer"
+    returned, after = [], []
     for answer in answers:
         if "not_written" in answer:
-            return "not written", (f"{exercise} is not written yet (it raises NotImplementedError): replace the "
-                                   "`raise NotImplementedError` line with your code.")
-        if "raised" in answer:
-            return "failed", f"{exercise} raised {answer['raised']}: {answer['message']}"
-    verdict = grading.judge(exercise, [c["kwargs"] if not c["args"] else c for c in cases],
-                            [a["returned"] for a in answers])
-    passed, message = (verdict.passed, verdict.message) if hasattr(verdict, "passed") else verdict
-    return ("passed" if passed else "failed"), message
-
-
-def _replay(answer):
-    """A stand-in for the student's function that gives back what it returned (and did to its inputs)."""
-
-    def replayed(**given):
-        if "raised" in answer:
-            raise type(answer["raised"], (Exception,), {})(answer["message"])
-        for name, after in answer["after"].items():
-            target = given.get(name)
-            if isinstance(target, np.ndarray) and isinstance(after, np.ndarray) and after.shape == target.shape:
-                target[...] = after
-        return answer["returned"]
-
-    return replayed
+            returned.append(grading.Raised("NotImplementedError"))
+        elif "raised" in answer:
+            returned.append(grading.Raised(answer["raised"], answer["message"]))
+        else:
+            returned.append(answer["returned"])
+        after.append(answer.get("after", {}))
+    if len(answers) < len(cases) and "returned" in answers[-1]:
+        return "error", f"{exercise} gave {len(answers)} answers for {len(cases)} inputs"
+    verdict = grading.judge(exercise, [c["kwargs"] for c in cases[:len(answers)]], returned, after)
+    if verdict.passed:
+        return "passed", verdict.message
+    if "not_written" in answers[-1] and "is not written yet" in verdict.message:
+        return "not written", verdict.message
+    return "failed", verdict.message
 
 
 # -- data across the kernel boundary ---------------------------------------------------------------------------
@@ -196,6 +168,11 @@ def encode(x):
         return {type(x).__name__: [encode(i) for i in x]}
     if isinstance(x, dict):
         return {"dict": [[encode(k), encode(v)] for k, v in x.items()]}
+    if isinstance(x, type) and issubclass(x, np.generic):
+        return {"nptype": np.dtype(x).name}
+    if isinstance(x, Optimizer):  # rebuilt in the kernel from its class name and hyperparameters
+        return {"optimizer": type(x).__name__,
+                "fields": {f.name: encode(getattr(x, f.name)) for f in dataclasses.fields(x)}}
     raise TypeError(f"cannot send a {type(x).__name__} to the kernel")
 
 
@@ -213,7 +190,7 @@ def decode(x):
         if "dict" in x:
             return {_hashable(decode(k)): decode(v) for k, v in x["dict"]}
         if "object" in x:
-            return Opaque(str(x["object"]), str(x.get("repr", ""))[:300])
+            return opaque(str(x["object"]), str(x.get("repr", ""))[:300])
         raise ValueError(f"unknown value in a probe's answer: {sorted(x)}")
     if x is None or isinstance(x, (bool, int, float, str)):
         return x
@@ -224,14 +201,12 @@ def _hashable(k):
     return k if isinstance(k, (str, int, float, bool, type(None), tuple)) else repr(k)
 
 
-class Opaque:
-    """A returned object that is not data (a class instance): only its type's name and repr come back."""
-
-    def __init__(self, type_name, text):
-        self.type_name, self.text = type_name, text
-
-    def __repr__(self):
-        return f"<{self.type_name}: {self.text}>"
+def opaque(type_name, text):
+    """A stand-in for a returned object that is not data: an instance of an empty class of the same name
+    (so that a message says "got Momentum"), whose repr is the object's; no code of the student's runs here."""
+    name = type_name.rsplit(".", 1)[-1]
+    name = name if name.isidentifier() else "object"
+    return type(name, (), {"__repr__": lambda self: text or f"<{type_name}>", "__module__": "submission"})()
 
 
 PROBE = r'''
@@ -252,6 +227,11 @@ def __adamedu_probe(function, cases_json, out_path):
                 return [dec(i) for i in x["list"]]
             if "dict" in x:
                 return {dec(k): dec(v) for k, v in x["dict"]}
+            if "nptype" in x:
+                return getattr(_np, x["nptype"])
+            if "optimizer" in x:
+                import adamedu as _ae
+                return getattr(_ae, x["optimizer"])(**{k: dec(v) for k, v in x["fields"].items()})
         return x
 
     def enc(x, depth=0):
@@ -462,11 +442,13 @@ def grade_one(job):
         out = []
         for g in graded:
             s, m = per.get(g["grade_id"], (status, message)) if per else (status, message)
+            by = "" if s in ("missing", "unreadable") else "kernel" if g["grade_id"] in watched else "grader"
             out.append({"student": job["student"], "notebook": job["notebook"], "exercise": g["grade_id"],
                         "points": g["points"] if s == "passed" else 0.0, "max_points": g["points"],
-                        "status": s, "message": m})
+                        "status": s, "message": m, "judged_by": by})
         return out
 
+    watched = {g["grade_id"] for g in graded if g["exercise"] is None or not judge_knows(g["exercise"])}
     submission = job.get("submission")
     if not submission or not Path(submission).is_file():
         return rows("missing", f"{job['notebook']} was not handed in")
@@ -485,44 +467,70 @@ def grade_one(job):
         answers_dir.mkdir()
         runnable = assemble(student_notebook(source), nb)
         seed = int(job.get("seed", 0))
-        probes = {}
+        probes, canaries = {}, {}
         for g in graded:
-            if g["exercise"] is None or not judge_knows(g["exercise"]):
-                continue
-            cases = make_cases(g["exercise"], seed)
-            out_path = answers_dir / f"{secrets.token_hex(8)}.json"
             at = next(i for i, c in enumerate(runnable.cells) if nbgrader_meta(c).get("grade_id") == g["grade_id"])
-            runnable.cells.insert(at + 1, nbformat.v4.new_code_cell(probe_source(g["function"], cases, out_path)))
-            probes[g["grade_id"]] = (cases, out_path)
+            if g["exercise"] is not None and judge_knows(g["exercise"]):
+                cases = make_cases(g["exercise"], seed)
+                out_path = answers_dir / f"{secrets.token_hex(8)}.json"
+                runnable.cells.insert(at + 1, nbformat.v4.new_code_cell(probe_source(g["function"], cases, out_path)))
+                probes[g["grade_id"]] = (cases, out_path)
+            else:  # judged by its own asserts in the kernel; a canary shows whether errors still get reported
+                nonce = secrets.token_hex(8)
+                canary = nbformat.v4.new_code_cell(f"raise AssertionError('adamedu-grade canary {nonce}')")
+                runnable.cells.insert(at + 1, canary)
+                canaries[g["grade_id"]] = (runnable.cells[at], canary, nonce)
         outcome, why = execute(runnable, work, float(job["timeout"]), job.get("memory", 0), tmp / "jupyter")
 
         per = {}
         for g in graded:
-            if g["grade_id"] not in probes:
-                per[g["grade_id"]] = ("error", f"no trusted judge for this check (exercise {g['exercise']!r}); "
-                                               "grade it by hand")
+            gid = g["grade_id"]
+            if gid in canaries:
+                per[gid] = judged_in_kernel(*canaries[gid], outcome, why)
                 continue
-            cases, out_path = probes[g["grade_id"]]
+            cases, out_path = probes[gid]
             report, missing = read_answers(out_path)
             if report is None:
                 if missing != "absent":
-                    per[g["grade_id"]] = ("error", f"the grader's probe failed: {missing}")
+                    per[gid] = ("error", f"the grader's probe failed: {missing}")
                 elif outcome == "timeout":
-                    per[g["grade_id"]] = ("timeout", why)
+                    per[gid] = ("timeout", why)
                 elif outcome in ("died", "error"):
-                    per[g["grade_id"]] = ("error", why)
+                    per[gid] = ("error", why)
                 else:
-                    per[g["grade_id"]] = ("error", "the grader's probe did not run (the notebook's code interfered "
-                                                   "with it)")
+                    per[gid] = ("error", "the grader's probe did not run (the notebook's code interfered with it)")
             elif report.get("absent"):
-                per[g["grade_id"]] = ("failed", f"no function named {g['function']} is defined at this check "
-                                                f"(was it renamed, or its cell not run?); the exercise asks for "
-                                                f"{g['function']}")
+                per[gid] = ("failed", f"no function named {g['function']} is defined at this check (was it "
+                                      f"renamed, or its cell not run?); the exercise asks for {g['function']}")
             elif report.get("not_callable"):
-                per[g["grade_id"]] = ("failed", f"{g['function']} is a {report['not_callable']}, not a function")
+                per[gid] = ("failed", f"{g['function']} is a {report['not_callable']}, not a function")
             else:
-                per[g["grade_id"]] = judge(g["exercise"], cases, report["answers"])
+                per[gid] = judge(g["exercise"], cases, report["answers"])
         return rows(None, None, per)
+
+
+def judged_in_kernel(cell, canary, nonce, outcome, why):
+    """The verdict of a check that has no trusted judge: whether its restored cell ran without an error.
+
+    Weaker than a judged exercise (code earlier in the notebook can change what the cell's asserts call); the
+    canary cell after it must fail visibly, else the notebook tampers with error reporting and no verdict is
+    given.
+    """
+    if cell.get("execution_count") is None and not cell.get("outputs"):
+        return ("timeout", why) if outcome == "timeout" else ("error", why or "the check cell did not run")
+    canary_errors = [o for o in canary.get("outputs", []) if o.get("output_type") == "error"]
+    if not any(nonce in str(o.get("evalue", "")) for o in canary_errors):
+        if canary.get("execution_count") is None and outcome != "ok":
+            return ("timeout", why) if outcome == "timeout" else ("error", why)
+        return "error", ("the notebook changes how errors are reported (an exception handler or hook swallowed a "
+                         "test error), so this check cannot be graded automatically")
+    errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+    if not errors:
+        return "passed", "✓ the check ran without an error."
+    name, value = str(errors[0].get("ename", "")), str(errors[0].get("evalue", ""))
+    if name == "NotImplementedError" or "not written yet" in value:
+        return "not written", value or "not written yet (it raises NotImplementedError)"
+    return "failed", f"{name}: {value}" if name not in ("CheckFailed", "AssertionError") or not value else value
 
 
 def main():
