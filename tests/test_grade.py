@@ -44,6 +44,12 @@ ADAM = '''def adam_step(w, g, m, v, t, lr, beta1, beta2, eps):
     return w - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
     ### END SOLUTION'''
 
+# an experiment's answer, checked by the cell's own asserts (no trusted judge: read from the kernel, canary-guarded)
+ANSWER = "### BEGIN SOLUTION\nanswer = 6 * 7\n### END SOLUTION"
+ANSWER_CHECK = ('from adamedu.grading import needs\nneeds("answer")\n'
+                'assert answer == 42, f"answer should be 42, got {answer}"')
+SWALLOW = "answer = 41\nget_ipython().set_custom_exc((BaseException,), lambda *args, **kwargs: None)"
+
 
 def source_notebook():
     """A tiny source notebook in the book's shape, with the nbgrader metadata the chapters carry."""
@@ -58,6 +64,9 @@ def source_notebook():
         cell.new_code_cell(ADAM, metadata=_meta("adam_step_answer", solution=True)),
         cell.new_code_cell('check("adam_step", adam_step)', metadata=_meta("adam_step_check", graded=True,
                                                                           locked=True, points=3)),
+        cell.new_markdown_cell("An experiment: what is six times seven?"),
+        cell.new_code_cell(ANSWER, metadata=_meta("answer_solution", solution=True)),
+        cell.new_code_cell(ANSWER_CHECK, metadata=_meta("answer_check", graded=True, locked=True, points=1)),
     ]
     nb = cell.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                                  "language": "python"}})
@@ -90,28 +99,40 @@ def adam_step(w, g, m, v, t, lr, beta1, beta2, eps):
     return w, m, v'''
 
 
+NW = ("answer_check", "not written", 0)
+
+
+def _every(status):
+    return [(exercise, status, 0) for exercise in ("gd_step_check", "adam_step_check", "answer_check")]
+
+
 def make_class(folder, source):
     """One student per kind of submission; returns {student: expected [(exercise, status, points)]}."""
     edition = student_notebook(source)
     full = source  # the solutions, markers and all, are a correct submission
     students = {
-        "full": (full, [("gd_step_check", "passed", 2), ("adam_step_check", "passed", 3)]),
-        "untouched": (edition, [("gd_step_check", "not written", 0), ("adam_step_check", "not written", 0)]),
+        "full": (full, [("gd_step_check", "passed", 2), ("adam_step_check", "passed", 3),
+                        ("answer_check", "passed", 1)]),
+        "untouched": (edition, [("gd_step_check", "not written", 0), ("adam_step_check", "not written", 0), NW]),
         "mistake": (_solved(edition, gd_step_answer=GD, adam_step_answer=WRONG_ADAM),
-                    [("gd_step_check", "passed", 2), ("adam_step_check", "failed", 0)]),
+                    [("gd_step_check", "passed", 2), ("adam_step_check", "failed", 0), NW]),
         "cheater": (_solved(edition, gd_step_answer=GD, adam_step_answer=CHEAT),
-                    [("gd_step_check", "passed", 2), ("adam_step_check", "failed", 0)]),
+                    [("gd_step_check", "passed", 2), ("adam_step_check", "failed", 0), NW]),
         "loop": (_solved(edition, gd_step_answer=GD, adam_step_answer="while True:\n    pass"),
-                 [("gd_step_check", "passed", 2), ("adam_step_check", "timeout", 0)]),
+                 [("gd_step_check", "passed", 2), ("adam_step_check", "timeout", 0), ("answer_check", "timeout", 0)]),
         "renamed": (_solved(edition, gd_step_answer=GD.replace("def gd_step", "def gradient_step"),
                             adam_step_answer=ADAM.replace("return w - lr * m_hat / (np.sqrt(v_hat) + eps), m, v",
                                                           "return [w, m]")),
-                    [("gd_step_check", "failed", 0), ("adam_step_check", "failed", 0)]),
+                    [("gd_step_check", "failed", 0), ("adam_step_check", "failed", 0), NW]),
         "writer": (_solved(edition, gd_step_answer=GD + '\n\nopen("note.txt", "w").write("x")\n'
                                                         'open("../escape.txt", "w").write("x")\n'
                                                         'open("../../escape.txt", "w").write("x")',
                            adam_step_answer="def adam_step(*args, **kwargs):\n    raise ValueError('my own bug')"),
-                   [("gd_step_check", "passed", 2), ("adam_step_check", "failed", 0)]),
+                   [("gd_step_check", "passed", 2), ("adam_step_check", "failed", 0), NW]),
+        # swallows every error after its answer: the experiment's check cannot be read, the judged one still can
+        "swallower": (_solved(edition, gd_step_answer=GD, answer_solution=SWALLOW),
+                      [("gd_step_check", "passed", 2), ("adam_step_check", "not written", 0),
+                       ("answer_check", "error", 0)]),
     }
     # tampered: the gd check deleted, the adam check replaced by a print, a fake graded cell added; adam is wrong
     tampered = _solved(edition, gd_step_answer=GD, adam_step_answer=WRONG_ADAM)
@@ -121,7 +142,7 @@ def make_class(folder, source):
             c.source = 'print("✓ adam_step is correct on 40 random cases")'
     tampered.cells.append(nbformat.v4.new_code_cell("print('bonus')", metadata=_meta("bonus", graded=True,
                                                                                     points=100)))
-    students["tampered"] = (tampered, [("gd_step_check", "passed", 2), ("adam_step_check", "failed", 0)])
+    students["tampered"] = (tampered, [("gd_step_check", "passed", 2), ("adam_step_check", "failed", 0), NW])
 
     expected = {}
     for name, (nb, rows) in students.items():
@@ -130,13 +151,13 @@ def make_class(folder, source):
         expected[name] = rows
     (folder / "broken").mkdir()
     (folder / "broken" / NB).write_text('{"cells": [ this is not json')
-    expected["broken"] = [("gd_step_check", "unreadable", 0), ("adam_step_check", "unreadable", 0)]
+    expected["broken"] = _every("unreadable")
     (folder / "old").mkdir()
     (folder / "old" / NB).write_text(json.dumps({"nbformat": 3, "nbformat_minor": 0, "worksheets": [], "cells": []}))
-    expected["old"] = [("gd_step_check", "unreadable", 0), ("adam_step_check", "unreadable", 0)]
+    expected["old"] = _every("unreadable")
     (folder / "absent").mkdir()
     (folder / "absent" / "something_else.ipynb").write_text("{}")
-    expected["absent"] = [("gd_step_check", "missing", 0), ("adam_step_check", "missing", 0)]
+    expected["absent"] = _every("missing")
     return expected
 
 
@@ -186,6 +207,10 @@ def test_messages_are_the_checkers_own(graded_class):
     assert "nbformat 3" in msg["old", "gd_step_check"]
     assert "not handed in" in msg["absent", "gd_step_check"]
     assert "no bias correction" in msg["tampered", "adam_step_check"]  # the restored check, judged outside
+    assert "answer is not defined" in msg["untouched", "answer_check"]
+    assert "changes how errors are reported" in msg["swallower", "answer_check"]
+    judged_by = {(r["student"], r["exercise"]): r["judged_by"] for r in graded_class["rows"]}
+    assert judged_by["full", "adam_step_check"] == "grader" and judged_by["full", "answer_check"] == "kernel"
     # the cheater's function returned its inputs unchanged: judged as wrong, whatever the kernel printed
     assert "returned a wrong result" in msg["cheater", "adam_step_check"]
 
@@ -194,15 +219,15 @@ def test_feedback_file_per_student(graded_class):
     feedback = graded_class["out"] / "feedback"
     assert sorted(p.stem for p in feedback.iterdir()) == sorted(graded_class["expected"])
     text = (feedback / "mistake.md").read_text(encoding="utf-8")
-    assert "Total: 2 / 5 points" in text and "adam_step_check: 0 / 3 (failed)" in text
+    assert "Total: 2 / 6 points" in text and "adam_step_check: 0 / 3 (failed)" in text
     assert "no bias correction" in text
-    assert "Total: 5 / 5" in (feedback / "full.md").read_text(encoding="utf-8")
+    assert "Total: 6 / 6" in (feedback / "full.md").read_text(encoding="utf-8")
 
 
 def test_terminal_shows_progress_and_the_distribution(graded_class):
     done = graded_class["done"]
-    assert "/11 notebooks" in done.stderr  # the progress bar (one line per tenth when not a terminal)
-    assert "11 students, 22 graded exercises" in done.stdout
+    assert "/12 notebooks" in done.stderr  # the progress bar (one line per tenth when not a terminal)
+    assert "12 students, 36 graded exercises" in done.stdout
     assert "median" in done.stdout and "90-100%" in done.stdout
 
 
@@ -256,8 +281,9 @@ def test_assemble_restores_changed_and_deleted_check_cells():
 
 def test_graded_cells_come_from_the_source():
     assert grade_notebook.graded_cells(source_notebook()) == [
-        {"grade_id": "gd_step_check", "points": 2.0, "exercise": "gd_step", "function": "gd_step"},
-        {"grade_id": "adam_step_check", "points": 3.0, "exercise": "adam_step", "function": "adam_step"}]
+        {"grade_id": "gd_step_check", "points": 2.0, "exercise": "gd_step", "function": "gd_step", "asserts": False},
+        {"grade_id": "adam_step_check", "points": 3.0, "exercise": "adam_step", "function": "adam_step",
+         "asserts": False}]
 
 
 def test_answers_never_unpickle(tmp_path):
@@ -270,3 +296,36 @@ def test_answers_never_unpickle(tmp_path):
     path.write_text(json.dumps({"answers": [{"returned": evil, "after": {"dict": []}}]}))
     report, why = grade_notebook.read_answers(path)
     assert report is None and "could not be read" in why
+
+
+# -- the real chapters -------------------------------------------------------------------------------------------
+def test_every_chapter_has_graded_exercises_and_every_check_call_a_judge():
+    found = grade.assignment(ROOT / "book")
+    chapters = sorted(p.name for p in (ROOT / "book").glob("0*.ipynb"))
+    assert sorted(found) == chapters
+    for name, graded in found.items():
+        assert all(g["points"] > 0 for g in graded), name
+        for g in graded:  # a check("name", fn) cell is judged outside the kernel: the judge must know the name
+            assert g["exercise"] is None or grade_notebook.judge_knows(g["exercise"]), (name, g)
+    judged = [g["exercise"] for graded in found.values() for g in graded if g["exercise"]]
+    assert {"gd_step", "momentum_step", "rmsprop_step", "adam_step", "adamw_step"} <= set(judged)
+
+
+def test_a_cheater_on_the_real_chapter_gets_nothing(tmp_path):
+    """Chapter 4 as handed out, with adam_step replaced by the cheat and the check cell edited: no points."""
+    from adamedu.course.student_edition import BOOK
+
+    edition = student_notebook(nbformat.read(BOOK / "04_adam.ipynb", as_version=4))
+    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in edition.cells}
+    cells["ch04-adam_step-solution"].source = CHEAT
+    cells["ch04-adam_step-check"].source = 'print("✓ adam_step is correct on 40 random cases")'
+    (tmp_path / "sub" / "mallory").mkdir(parents=True)
+    nbformat.write(edition, tmp_path / "sub" / "mallory" / "04_adam.ipynb")
+    done = _cli(tmp_path / "sub", "--out", tmp_path / "out", "--jobs", 2, "--source", BOOK)
+    assert done.returncode == 0, done.stderr
+    rows = {r["exercise"]: r for r in csv.DictReader(open(tmp_path / "out" / "grades.csv", encoding="utf-8"))}
+    assert rows["ch04-adam_step-check"]["status"] == "failed"
+    assert "returned a wrong result" in rows["ch04-adam_step-check"]["message"]
+    assert rows["ch04-eps_scale-check"]["status"] == "not written"
+    assert {r["status"] for r in rows.values() if not r["exercise"].startswith("ch04")} == {"missing"}
+    assert sum(float(r["points"]) for r in rows.values()) == 0

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from test_grade import ADAM, GD, NB, WRONG_ADAM, _cli, source_notebook
+from test_grade import ADAM, ANSWER, GD, NB, WRONG_ADAM, _cli, source_notebook
 
 pytest.importorskip("nbgrader")
 
 ASSIGNMENT = "ps1"
 STUDENTS = {  # solution cell grade_id -> what the student wrote
-    "alice": {"gd_step_answer": GD, "adam_step_answer": ADAM},
-    "bob": {"gd_step_answer": GD, "adam_step_answer": WRONG_ADAM},
+    "alice": {"gd_step_answer": GD, "adam_step_answer": ADAM, "answer_solution": ANSWER},
+    "bob": {"gd_step_answer": GD, "adam_step_answer": WRONG_ADAM, "answer_solution": "answer = 41"},
 }
 
 
@@ -66,7 +66,7 @@ def test_nbgrader_release_keeps_the_metadata(course):
     released = nbformat.read(course[0] / "release" / ASSIGNMENT / NB, as_version=4)
     graded = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"] for c in released.cells
               if c.metadata.get("nbgrader", {}).get("grade")}
-    assert graded == {"gd_step_check": 2, "adam_step_check": 3}
+    assert graded == {"gd_step_check": 2, "adam_step_check": 3, "answer_check": 1}
     assert all("BEGIN SOLUTION" not in c.source for c in released.cells)
 
 
@@ -83,5 +83,5 @@ def test_nbgrader_and_adamedu_grade_agree(course, tmp_path):
             for r in csv.DictReader(open(tmp_path / "out" / "grades.csv", encoding="utf-8"))}
     assert ours == theirs
     # and the two differ where they should: Alice full marks, Bob only gd_step
-    assert theirs == {("alice", "gd_step_check"): 2, ("alice", "adam_step_check"): 3,
-                      ("bob", "gd_step_check"): 2, ("bob", "adam_step_check"): 0}
+    assert theirs == {("alice", "gd_step_check"): 2, ("alice", "adam_step_check"): 3, ("alice", "answer_check"): 1,
+                      ("bob", "gd_step_check"): 2, ("bob", "adam_step_check"): 0, ("bob", "answer_check"): 0}

@@ -97,8 +97,19 @@ def graded_cells(source_nb):
         if exercise is None and judge_knows(meta["grade_id"]):
             exercise, function = meta["grade_id"], meta["grade_id"]
         out.append({"grade_id": meta["grade_id"], "points": float(meta.get("points", 0)),
-                    "exercise": exercise, "function": function})
+                    "exercise": exercise, "function": function, "asserts": _has_more_than_check(cell.source)})
     return out
+
+
+def _has_more_than_check(source):
+    """Whether a check cell does more than ``check(...)`` calls (its own asserts, which run in the kernel)."""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return True
+    return not all(isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+                   and getattr(node.value.func, "id", getattr(node.value.func, "attr", None)) == "check"
+                   for node in body)
 
 
 def _check_call(source):
@@ -442,7 +453,8 @@ def grade_one(job):
         out = []
         for g in graded:
             s, m = per.get(g["grade_id"], (status, message)) if per else (status, message)
-            by = "" if s in ("missing", "unreadable") else "kernel" if g["grade_id"] in watched else "grader"
+            by = ("" if s in ("missing", "unreadable") else "kernel" if g["grade_id"] in watched
+                  else "grader+kernel" if g["asserts"] else "grader")
             out.append({"student": job["student"], "notebook": job["notebook"], "exercise": g["grade_id"],
                         "points": g["points"] if s == "passed" else 0.0, "max_points": g["points"],
                         "status": s, "message": m, "judged_by": by})
@@ -470,22 +482,23 @@ def grade_one(job):
         probes, canaries = {}, {}
         for g in graded:
             at = next(i for i, c in enumerate(runnable.cells) if nbgrader_meta(c).get("grade_id") == g["grade_id"])
-            if g["exercise"] is not None and judge_knows(g["exercise"]):
+            cell = runnable.cells[at]
+            if g["grade_id"] in watched or g["asserts"]:  # its own asserts count: a canary shows whether errors
+                nonce = secrets.token_hex(8)               # still get reported after it
+                canary = nbformat.v4.new_code_cell(f"raise AssertionError('adamedu-grade canary {nonce}')")
+                runnable.cells.insert(at + 1, canary)
+                canaries[g["grade_id"]] = (cell, canary, nonce)
+            if g["grade_id"] not in watched:
                 cases = make_cases(g["exercise"], seed)
                 out_path = answers_dir / f"{secrets.token_hex(8)}.json"
                 runnable.cells.insert(at + 1, nbformat.v4.new_code_cell(probe_source(g["function"], cases, out_path)))
                 probes[g["grade_id"]] = (cases, out_path)
-            else:  # judged by its own asserts in the kernel; a canary shows whether errors still get reported
-                nonce = secrets.token_hex(8)
-                canary = nbformat.v4.new_code_cell(f"raise AssertionError('adamedu-grade canary {nonce}')")
-                runnable.cells.insert(at + 1, canary)
-                canaries[g["grade_id"]] = (runnable.cells[at], canary, nonce)
         outcome, why = execute(runnable, work, float(job["timeout"]), job.get("memory", 0), tmp / "jupyter")
 
         per = {}
         for g in graded:
             gid = g["grade_id"]
-            if gid in canaries:
+            if gid not in probes:
                 per[gid] = judged_in_kernel(*canaries[gid], outcome, why)
                 continue
             cases, out_path = probes[gid]
@@ -506,6 +519,8 @@ def grade_one(job):
                 per[gid] = ("failed", f"{g['function']} is a {report['not_callable']}, not a function")
             else:
                 per[gid] = judge(g["exercise"], cases, report["answers"])
+            if per[gid][0] == "passed" and gid in canaries:  # the judged function is right; the cell's own
+                per[gid] = judged_in_kernel(*canaries[gid], outcome, why)  # asserts must pass as well
         return rows(None, None, per)
 
 
