@@ -8,8 +8,8 @@ How a verdict is reached (the anti-forgery design):
 
 1. **Exercises and points come from the source notebook.** A graded cell is a code cell whose nbgrader
    metadata says ``grade: true, solution: false`` with its ``grade_id`` and ``points``; the exercise it grades
-   and the student's function are read from its ``check("adam_step", adam_step)`` call. The submission's own
-   metadata is never believed.
+   and the student's function are read from its ``check("adam_step", adam_step)`` call, if it has one. The
+   submission's own metadata is never believed.
 2. **Check cells are restored.** Every locked or graded cell of the source replaces the submission's cell with
    the same ``grade_id``; one the student deleted is put back where the source has it.
 3. **The kernel only answers questions; it never decides.** Right after each restored check cell the worker
@@ -20,6 +20,12 @@ How a verdict is reached (the anti-forgery design):
    ``grading`` module imported here, never in the kernel). Whatever the notebook did to ``adamedu.grading``,
    ``check`` or ``print`` inside its kernel, the only thing that earns points is a function that returns the
    right values for inputs it could not know in advance.
+   A check cell that asserts on an experiment's results instead (``needs(...)``, ``attempt(...)`` and
+   ``assert``; no ``check`` call) has no trusted judge: its verdict is whether the restored cell ran without
+   an error, as in nbgrader (``judged_by = kernel``); a check cell with both needs both (``grader+kernel``).
+   A canary cell injected after each such cell raises an error that must show up in its output, so a notebook
+   that swallows errors (``set_custom_exc``, a patched ``showtraceback``) gets ``error`` rather than points.
+   What the canary cannot see: code that patches what those asserts call (numpy, ``adamedu`` in memory).
 4. **Every notebook runs apart**: in its own kernel process (with ``RLIMIT_AS`` set to the memory limit),
    with a wall-clock budget for the whole notebook, in a temporary copy of the student's folder that is also
    its working directory, with the kernel's stdout and stderr sent to ``/dev/null`` (so nothing it prints can
