@@ -477,7 +477,7 @@ def grade_one(job):
 
     from .student_edition import student_notebook
 
-    with tempfile.TemporaryDirectory(prefix="adamedu-grade-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="adamedu-grade-", ignore_cleanup_errors=True) as tmp:
         tmp = Path(tmp)
         work, answers_dir = tmp / "work", tmp / "answers"
         shutil.copytree(Path(submission).parent, work, symlinks=True,
