@@ -283,7 +283,8 @@ def test_graded_cells_come_from_the_source():
     assert grade_notebook.graded_cells(source_notebook()) == [
         {"grade_id": "gd_step_check", "points": 2.0, "exercise": "gd_step", "function": "gd_step", "asserts": False},
         {"grade_id": "adam_step_check", "points": 3.0, "exercise": "adam_step", "function": "adam_step",
-         "asserts": False}]
+         "asserts": False},
+        {"grade_id": "answer_check", "points": 1.0, "exercise": None, "function": None, "asserts": True}]
 
 
 def test_answers_never_unpickle(tmp_path):
