@@ -1,0 +1,332 @@
+"""`adamedu grade` on a made-up class: points and status rows per student, forgery attempts, instructor errors.
+
+The class is small and its notebook tiny (two exercises of adamedu.grading, gd_step and adam_step) so that it
+runs in CI in well under a minute per kernel; each student is one folder, each kind of submission one student.
+"""
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from adamedu.course import grade, grade_notebook
+from adamedu.course.student_edition import student_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+NB = "hw.ipynb"
+TIMEOUT = 40  # seconds per notebook: a kernel starts in a few; the endless loop costs this once
+
+
+def _meta(grade_id, *, solution=False, graded=False, locked=False, points=None):
+    meta = {"grade": graded, "solution": solution, "locked": locked, "grade_id": grade_id, "schema_version": 3}
+    if points is not None:
+        meta["points"] = points
+    return {"nbgrader": meta}
+
+
+GD = '''def gd_step(w, g, lr):
+    """One step of gradient descent."""
+    ### BEGIN SOLUTION
+    return w - lr * g
+    ### END SOLUTION'''
+
+ADAM = '''def adam_step(w, g, m, v, t, lr, beta1, beta2, eps):
+    """One step of Adam; returns (w, m, v)."""
+    ### BEGIN SOLUTION
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g**2
+    m_hat = m / (1 - beta1**t)
+    v_hat = v / (1 - beta2**t)
+    return w - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+    ### END SOLUTION'''
+
+# an experiment's answer, checked by the cell's own asserts (no trusted judge: read from the kernel, canary-guarded)
+ANSWER = "### BEGIN SOLUTION\nanswer = 6 * 7\n### END SOLUTION"
+ANSWER_CHECK = ('from adamedu.grading import needs\nneeds("answer")\n'
+                'assert answer == 42, f"answer should be 42, got {answer}"')
+SWALLOW = "answer = 41\nget_ipython().set_custom_exc((BaseException,), lambda *args, **kwargs: None)"
+
+
+def source_notebook():
+    """A tiny source notebook in the book's shape, with the nbgrader metadata the chapters carry."""
+    cell = nbformat.v4
+    cells = [
+        cell.new_markdown_cell("# Homework\nWrite `gd_step`, then `adam_step`."),
+        cell.new_code_cell("import numpy as np\nfrom adamedu.grading import check",
+                           metadata=_meta("setup", locked=True)),
+        cell.new_code_cell(GD, metadata=_meta("gd_step_answer", solution=True)),
+        cell.new_code_cell('check("gd_step", gd_step)', metadata=_meta("gd_step_check", graded=True, locked=True,
+                                                                      points=2)),
+        cell.new_code_cell(ADAM, metadata=_meta("adam_step_answer", solution=True)),
+        cell.new_code_cell('check("adam_step", adam_step)', metadata=_meta("adam_step_check", graded=True,
+                                                                          locked=True, points=3)),
+        cell.new_markdown_cell("An experiment: what is six times seven?"),
+        cell.new_code_cell(ANSWER, metadata=_meta("answer_solution", solution=True)),
+        cell.new_code_cell(ANSWER_CHECK, metadata=_meta("answer_check", graded=True, locked=True, points=1)),
+    ]
+    nb = cell.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                                 "language": "python"}})
+    for i, c in enumerate(nb.cells):
+        c.id = f"src-{i}"
+    nbformat.validate(nb)
+    return nb
+
+
+def _solved(nb, **answers):
+    """A copy of student edition ``nb`` with the solution cells (by grade_id) replaced by ``answers``."""
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    for c in nb.cells:
+        gid = c.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in answers:
+            c.source = answers[gid]
+    return nb
+
+
+WRONG_ADAM = ADAM.replace("m_hat = m / (1 - beta1**t)", "m_hat = m").replace("v_hat = v / (1 - beta2**t)",
+                                                                              "v_hat = v")
+CHEAT = '''import adamedu.grading, adamedu.course.grading as inner
+inner._check_case = lambda *a, **k: None           # every case "passes" inside this kernel
+adamedu.grading.check = inner.check = lambda *a, **k: print("✓ adam_step is correct")
+check = lambda *a, **k: print("✓ adam_step is correct")
+print("✓ correct")
+
+
+def adam_step(w, g, m, v, t, lr, beta1, beta2, eps):
+    return w, m, v'''
+
+
+NW = ("answer_check", "not written", 0)
+
+
+def _every(status):
+    return [(exercise, status, 0) for exercise in ("gd_step_check", "adam_step_check", "answer_check")]
+
+
+def make_class(folder, source):
+    """One student per kind of submission; returns {student: expected [(exercise, status, points)]}."""
+    edition = student_notebook(source)
+    full = source  # the solutions, markers and all, are a correct submission
+    students = {
+        "full": (full, [("gd_step_check", "passed", 2), ("adam_step_check", "passed", 3),
+                        ("answer_check", "passed", 1)]),
+        "untouched": (edition, [("gd_step_check", "not written", 0), ("adam_step_check", "not written", 0), NW]),
+        "mistake": (_solved(edition, gd_step_answer=GD, adam_step_answer=WRONG_ADAM),
+                    [("gd_step_check", "passed", 2), ("adam_step_check", "failed", 0), NW]),
+        "cheater": (_solved(edition, gd_step_answer=GD, adam_step_answer=CHEAT),
+                    [("gd_step_check", "passed", 2), ("adam_step_check", "failed", 0), NW]),
+        "loop": (_solved(edition, gd_step_answer=GD, adam_step_answer="while True:\n    pass"),
+                 [("gd_step_check", "passed", 2), ("adam_step_check", "timeout", 0), ("answer_check", "timeout", 0)]),
+        "renamed": (_solved(edition, gd_step_answer=GD.replace("def gd_step", "def gradient_step"),
+                            adam_step_answer=ADAM.replace("return w - lr * m_hat / (np.sqrt(v_hat) + eps), m, v",
+                                                          "return [w, m]")),
+                    [("gd_step_check", "failed", 0), ("adam_step_check", "failed", 0), NW]),
+        "writer": (_solved(edition, gd_step_answer=GD + '\n\nopen("note.txt", "w").write("x")\n'
+                                                        'open("../escape.txt", "w").write("x")',
+                           adam_step_answer="def adam_step(*args, **kwargs):\n    raise ValueError('my own bug')"),
+                   [("gd_step_check", "passed", 2), ("adam_step_check", "failed", 0), NW]),
+        # swallows every error after its answer: the experiment's check cannot be read, the judged one still can
+        "swallower": (_solved(edition, gd_step_answer=GD, answer_solution=SWALLOW),
+                      [("gd_step_check", "passed", 2), ("adam_step_check", "not written", 0),
+                       ("answer_check", "error", 0)]),
+    }
+    # tampered: the gd check deleted, the adam check replaced by a print, a fake graded cell added; adam is wrong
+    tampered = _solved(edition, gd_step_answer=GD, adam_step_answer=WRONG_ADAM)
+    tampered.cells = [c for c in tampered.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "gd_step_check"]
+    for c in tampered.cells:
+        if c.metadata.get("nbgrader", {}).get("grade_id") == "adam_step_check":
+            c.source = 'print("✓ adam_step is correct on 40 random cases")'
+    tampered.cells.append(nbformat.v4.new_code_cell("print('bonus')", metadata=_meta("bonus", graded=True,
+                                                                                    points=100)))
+    students["tampered"] = (tampered, [("gd_step_check", "passed", 2), ("adam_step_check", "failed", 0), NW])
+
+    expected = {}
+    for name, (nb, rows) in students.items():
+        (folder / name).mkdir(parents=True)
+        nbformat.write(nb, folder / name / NB)
+        expected[name] = rows
+    (folder / "broken").mkdir()
+    (folder / "broken" / NB).write_text('{"cells": [ this is not json')
+    expected["broken"] = _every("unreadable")
+    (folder / "old").mkdir()
+    (folder / "old" / NB).write_text(json.dumps({"nbformat": 3, "nbformat_minor": 0, "worksheets": [], "cells": []}))
+    expected["old"] = _every("unreadable")
+    (folder / "absent").mkdir()
+    (folder / "absent" / "something_else.ipynb").write_text("{}")
+    expected["absent"] = _every("missing")
+    return expected
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("course")
+    book, submissions, out = tmp / "book", tmp / "class" / "submissions", tmp / "out"
+    book.mkdir()
+    nbformat.write(source_notebook(), book / NB)
+    expected = make_class(submissions, source_notebook())
+    before = _snapshot(submissions)
+    done = _cli(submissions, "--out", out, "--source", book, "--timeout", TIMEOUT, "--jobs", 2)
+    return {"tmp": tmp, "expected": expected, "out": out, "done": done, "before": before,
+            "submissions": submissions, "rows": list(csv.DictReader(open(out / "grades.csv", encoding="utf-8")))}
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "adamedu.cli", "grade", *map(str, args)], capture_output=True,
+                          text=True, cwd=ROOT, timeout=900)
+
+
+def _snapshot(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(Path(folder).rglob("*")) if p.is_file()}
+
+
+def test_every_student_gets_the_expected_status_and_points(graded_class):
+    assert graded_class["done"].returncode == 0, graded_class["done"].stderr
+    got = {}
+    for row in graded_class["rows"]:
+        assert row["notebook"] == NB
+        got.setdefault(row["student"], []).append((row["exercise"], row["status"], float(row["points"])))
+    assert got == graded_class["expected"]
+    assert list(graded_class["rows"][0]) == list(grade.COLUMNS)
+    assert {float(r["max_points"]) for r in graded_class["rows"] if r["exercise"] == "adam_step_check"} == {3}
+
+
+def test_messages_are_the_checkers_own(graded_class):
+    msg = {(r["student"], r["exercise"]): r["message"] for r in graded_class["rows"]}
+    assert "no bias correction" in msg["mistake", "adam_step_check"]
+    assert "input: adam_step(" in msg["mistake", "adam_step_check"] and "expected" in msg["mistake", "adam_step_check"]
+    assert "not written yet" in msg["untouched", "gd_step_check"]
+    assert "did not finish within" in msg["loop", "adam_step_check"]
+    assert "no function named gd_step" in msg["renamed", "gd_step_check"]
+    assert "should return (w, m, v)" in msg["renamed", "adam_step_check"]
+    assert "raised ValueError: my own bug" in msg["writer", "adam_step_check"]
+    assert "not valid JSON" in msg["broken", "gd_step_check"]
+    assert "nbformat 3" in msg["old", "gd_step_check"]
+    assert "not handed in" in msg["absent", "gd_step_check"]
+    assert "no bias correction" in msg["tampered", "adam_step_check"]  # the restored check, judged outside
+    assert "answer is not defined" in msg["untouched", "answer_check"]
+    assert "changes how errors are reported" in msg["swallower", "answer_check"]
+    judged_by = {(r["student"], r["exercise"]): r["judged_by"] for r in graded_class["rows"]}
+    assert judged_by["full", "adam_step_check"] == "grader" and judged_by["full", "answer_check"] == "kernel"
+    # the cheater's function returned its inputs unchanged: judged as wrong, whatever the kernel printed
+    assert "returned a wrong result" in msg["cheater", "adam_step_check"]
+
+
+def test_feedback_file_per_student(graded_class):
+    feedback = graded_class["out"] / "feedback"
+    assert sorted(p.stem for p in feedback.iterdir()) == sorted(graded_class["expected"])
+    text = (feedback / "mistake.md").read_text(encoding="utf-8")
+    assert "Total: 2 / 6 points" in text and "adam_step_check: 0 / 3 (failed)" in text
+    assert "no bias correction" in text
+    assert "Total: 6 / 6" in (feedback / "full.md").read_text(encoding="utf-8")
+
+
+def test_terminal_shows_progress_and_the_distribution(graded_class):
+    done = graded_class["done"]
+    assert "/12 notebooks" in done.stderr  # the progress bar (one line per tenth when not a terminal)
+    assert "12 students, 36 graded exercises" in done.stdout
+    assert "median" in done.stdout and "90-100%" in done.stdout
+
+
+def test_submissions_untouched_and_nothing_escapes_the_temporary_copy(graded_class):
+    assert _snapshot(graded_class["submissions"]) == graded_class["before"]
+    tmp = graded_class["tmp"]
+    assert not (tmp / "class" / "escape.txt").exists() and not (tmp / "escape.txt").exists()
+    assert sorted(p.name for p in graded_class["out"].iterdir()) == ["feedback", "grades.csv", "grading.json"]
+
+
+def test_same_seed_same_messages(graded_class, tmp_path):
+    """Inputs come from a seed recorded in grading.json: grading again with it reproduces every message."""
+    seed = json.loads((graded_class["out"] / "grading.json").read_text())["seed"]
+    sub = tmp_path / "sub"
+    (sub / "mistake").mkdir(parents=True)
+    (sub / "mistake" / NB).write_bytes((graded_class["submissions"] / "mistake" / NB).read_bytes())
+    done = _cli(sub, "--out", tmp_path / "out", "--source", graded_class["tmp"] / "book", "--seed", seed)
+    assert done.returncode == 0, done.stderr
+    again = list(csv.DictReader(open(tmp_path / "out" / "grades.csv", encoding="utf-8")))
+    first = [r for r in graded_class["rows"] if r["student"] == "mistake"]
+    assert [r["message"] for r in again] == [r["message"] for r in first]
+
+
+def test_instructor_errors_exit_nonzero_with_a_message(graded_class, tmp_path):
+    book = graded_class["tmp"] / "book"
+    assert "no such folder" in _cli(tmp_path / "nowhere", "--out", tmp_path / "o", "--source", book).stderr
+    (tmp_path / "empty").mkdir()
+    done = _cli(tmp_path / "empty", "--out", tmp_path / "o", "--source", book)
+    assert done.returncode != 0 and "no student folder" in done.stderr
+    done = _cli(graded_class["submissions"], "--out", graded_class["out"], "--source", book)
+    assert done.returncode != 0 and "--overwrite" in done.stderr
+    done = _cli(graded_class["submissions"], "--out", tmp_path / "o", "--source", tmp_path / "empty")
+    assert done.returncode != 0 and "no notebook there has a graded cell" in done.stderr
+    done = _cli(graded_class["submissions"], "--out", graded_class["submissions"] / "x", "--source", book)
+    assert done.returncode != 0 and "inside SUBMISSIONS" in done.stderr
+    assert not (tmp_path / "o").exists()
+
+
+# -- the parts, without a kernel -------------------------------------------------------------------------------
+def test_assemble_restores_changed_and_deleted_check_cells():
+    source = source_notebook()
+    edition = student_notebook(source)
+    sub = _solved(edition, gd_step_answer="x = 1", gd_step_check="print('✓')")
+    del sub.cells[5]  # the adam check
+    sub.cells.insert(0, nbformat.v4.new_code_cell("y = 2"))
+    run = grade_notebook.assemble(edition, sub)
+    sources = [c.source for c in run.cells]
+    assert sources == ["y = 2", edition.cells[0].source, edition.cells[1].source, "x = 1",
+                       'check("gd_step", gd_step)', edition.cells[4].source, 'check("adam_step", adam_step)',
+                       *(c.source for c in edition.cells[6:])]
+
+
+def test_graded_cells_come_from_the_source():
+    assert grade_notebook.graded_cells(source_notebook()) == [
+        {"grade_id": "gd_step_check", "points": 2.0, "exercise": "gd_step", "function": "gd_step", "asserts": False},
+        {"grade_id": "adam_step_check", "points": 3.0, "exercise": "adam_step", "function": "adam_step",
+         "asserts": False},
+        {"grade_id": "answer_check", "points": 1.0, "exercise": None, "function": None, "asserts": True}]
+
+
+def test_answers_never_unpickle(tmp_path):
+    import pickle
+
+    import numpy as np
+
+    path = tmp_path / "a.json"
+    evil = {"npy": __import__("base64").b64encode(pickle.dumps(np.array([object()], dtype=object))).decode()}
+    path.write_text(json.dumps({"answers": [{"returned": evil, "after": {"dict": []}}]}))
+    report, why = grade_notebook.read_answers(path)
+    assert report is None and "could not be read" in why
+
+
+# -- the real chapters -------------------------------------------------------------------------------------------
+def test_every_chapter_has_graded_exercises_and_every_check_call_a_judge():
+    found = grade.assignment(ROOT / "book")
+    chapters = sorted(p.name for p in (ROOT / "book").glob("0*.ipynb"))
+    assert sorted(found) == chapters
+    for name, graded in found.items():
+        assert all(g["points"] > 0 for g in graded), name
+        for g in graded:  # a check("name", fn) cell is judged outside the kernel: the judge must know the name
+            assert g["exercise"] is None or grade_notebook.judge_knows(g["exercise"]), (name, g)
+    judged = [g["exercise"] for graded in found.values() for g in graded if g["exercise"]]
+    assert {"gd_step", "momentum_step", "rmsprop_step", "adam_step", "adamw_step"} <= set(judged)
+
+
+def test_a_cheater_on_the_real_chapter_gets_nothing(tmp_path):
+    """Chapter 4 as handed out, with adam_step replaced by the cheat and the check cell edited: no points."""
+    from adamedu.course.student_edition import BOOK
+
+    edition = student_notebook(nbformat.read(BOOK / "04_adam.ipynb", as_version=4))
+    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in edition.cells}
+    cells["ch04-adam_step-solution"].source = CHEAT
+    cells["ch04-adam_step-check"].source = 'print("✓ adam_step is correct on 40 random cases")'
+    (tmp_path / "sub" / "mallory").mkdir(parents=True)
+    nbformat.write(edition, tmp_path / "sub" / "mallory" / "04_adam.ipynb")
+    done = _cli(tmp_path / "sub", "--out", tmp_path / "out", "--jobs", 2, "--source", BOOK)
+    assert done.returncode == 0, done.stderr
+    rows = {r["exercise"]: r for r in csv.DictReader(open(tmp_path / "out" / "grades.csv", encoding="utf-8"))}
+    assert rows["ch04-adam_step-check"]["status"] == "failed"
+    assert "returned a wrong result" in rows["ch04-adam_step-check"]["message"]
+    assert rows["ch04-eps_scale-check"]["status"] == "not written"
+    assert {r["status"] for r in rows.values() if not r["exercise"].startswith("ch04")} == {"missing"}
+    assert sum(float(r["points"]) for r in rows.values()) == 0
