@@ -581,7 +581,7 @@ def ratios(steps):
     """``{(numerator, denominator): {n: ratio of medians}}``: each adamedu engine against each other contender."""
     out = {}
     for mine in ("numpy", "compiled"):
-        for other in ("torch", "torch-foreach", "torch-fused", "keras", "keras-xla", "numpy"):
+        for other in ("torch", "torch-foreach", "torch-fused", "keras", "keras-xla", "numpy", "one-pass"):
             if other == mine:
                 continue
             row = {n: size["times"][mine]["median"] / size["times"][other]["median"]
@@ -733,6 +733,8 @@ def main(argv=None):
                         help=f"step contenders, comma-separated, of: {','.join(STEP)}")
     parser.add_argument("--skip", action="append", default=[], choices=["steps", "first-call", "fit", "notebooks"],
                         help="leave out a measurement (may be repeated)")
+    parser.add_argument("--threads", type=int,
+                        help="threads per worker for PyTorch, TensorFlow, BLAS and numba (default: each library's own)")
     parser.add_argument("--book", type=Path, default=ROOT / "book", help="the folder of the notebooks")
     parser.add_argument("--worker", nargs=2, metavar=("ROLE", "KEY"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -753,6 +755,11 @@ def main(argv=None):
     def log(message):
         print(message, file=sys.stderr, flush=True)
 
+    if args.threads:  # read by each library as it starts in a worker, which inherits our environment
+        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
+                     "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+            os.environ[name] = str(args.threads)
+
     load_before = load()
     log(f"load average before: {load_before} on {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory(prefix="adamedu-bench-logs-") as log_dir:
@@ -764,14 +771,16 @@ def main(argv=None):
     settings = {"load average (1, 5, 15 min)": f"{load_before} before, {load()} after the whole run",
                 "settings": f"{rounds} rounds; each timed call about {min_time * 1e3:g} ms of steps, "
                             f"{settle * 1e3:g} ms pause between calls; fit: {max(3, rounds // 2)} rounds of {epochs} "
-                            "epoch(s); one worker process per contender"}
+                            "epoch(s); one worker process per contender; threads: "
+                            + (f"{args.threads} per library" if args.threads else "each library's default")}
     text = report(machine(), settings, steps, first, fit, notes, args.quick)
     print(text)
     if out is not None:
         out.write_text(text, encoding="utf-8")
         log(f"written to {out}")
     if args.json is not None:
-        raw = {"machine": machine(), "steps": steps, "first_call": first, "fit": fit, "notebooks": notes,
+        raw = {"machine": machine(), "driver pid": os.getpid(), "steps": steps, "first_call": first, "fit": fit,
+               "notebooks": notes,
                "ratios": {f"{a}/{b}": row for (a, b), row in ratios(steps).items()} if steps else {}}
         args.json.write_text(json.dumps(raw, indent=1, default=str), encoding="utf-8")
     return 0
