@@ -321,6 +321,22 @@ FIT = {
     "keras": ("Keras model.fit", keras_fit),
 }
 ONCE = {"first-call": first_call, "notebooks": notebooks}
+# A key with this suffix runs its contender with one thread (the others use their library's default: one per
+# core). On a busy machine a multi-threaded kernel waits for its slowest thread to get a core.
+ONE = ":1t"
+MULTI_THREADED = ("compiled", "torch", "torch-foreach", "torch-fused", "keras", "keras-xla")
+DEFAULT_STEP = [k for key in STEP for k in ((key, key + ONE) if key in MULTI_THREADED else (key,))]
+
+
+def thread_env(n):
+    """Environment variables that each library reads when it starts: n threads for PyTorch, TensorFlow, BLAS, numba."""
+    return {name: str(n) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                                      "NUMBA_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")}
+
+
+def step_label(key):
+    base = key.removesuffix(ONE)
+    return STEP[base][0] + (", 1 thread" if key != base else "")
 
 
 def versions():
@@ -366,7 +382,7 @@ def serve(role, key):
         try:
             if command["cmd"] == "setup":
                 run = None
-                run = (STEP if role == "step" else FIT)[key][1](command["n"])
+                run = (STEP if role == "step" else FIT)[key.removesuffix(ONE)][1](command["n"])
                 run(command.get("warmup", 1))  # untimed: tracing, compiling, page faults
                 say(once=_timed(run, 1)["seconds"], versions=versions())
             elif command["cmd"] == "run":
@@ -399,7 +415,7 @@ class Worker:
         self.log = Path(log_dir) / f"{role}-{key}.log"
         environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow",
                        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-                       **(env or {})}
+                       **(thread_env(1) if key.endswith(ONE) else {}), **(env or {})}
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--worker", role, key],
                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True,
@@ -481,13 +497,14 @@ def bench_steps(keys, sizes, rounds, min_time, settle, log_dir, log):
                 if "unavailable" in answer:
                     w.unavailable = answer["unavailable"]
                     continue
-                out["versions"].update(answer["versions"])
+                if not key.endswith(ONE):  # the thread counts of the libraries' defaults
+                    out["versions"].update(answer["versions"])
                 batch[key] = max(1, round(min_time / max(answer["once"], 1e-7)))
             samples = {key: [a["seconds"] for a in a_list] for key, a_list in rounds_of(pool, batch, rounds,
                                                                                           settle).items()}
             out["sizes"][n] = {"load": [before, load()], "steps per call": batch, "samples": samples,
                                "times": {key: spread(s) for key, s in samples.items()}}
-        out["contenders"] = {key: {"label": STEP[key][0], "pid": w.pid, "unavailable": w.unavailable}
+        out["contenders"] = {key: {"label": step_label(key), "pid": w.pid, "unavailable": w.unavailable}
                              for key, w in pool.items()}
     return out
 
@@ -580,15 +597,21 @@ def cell(stats):
 def ratios(steps):
     """``{(numerator, denominator): {n: ratio of medians}}``: each adamedu engine against each other contender."""
     out = {}
-    for mine in ("numpy", "compiled"):
-        for other in ("torch", "torch-foreach", "torch-fused", "keras", "keras-xla", "numpy", "one-pass"):
-            if other == mine:
+    others = [k for key in ("torch", "torch-foreach", "torch-fused", "keras", "keras-xla") for k in (key, key + ONE)]
+    for mine in ("numpy", "compiled", "compiled" + ONE):
+        for other in (*others, "numpy", "one-pass"):
+            if other == mine or (mine.endswith(ONE) and not other.endswith(ONE)):
                 continue
             row = {n: size["times"][mine]["median"] / size["times"][other]["median"]
                    for n, size in steps["sizes"].items() if mine in size["times"] and other in size["times"]}
             if row:
                 out[mine, other] = row
     return out
+
+
+def ratio_text(r):
+    """A ratio with two decimals, or two significant digits below 0.1 (0.0042, not 0.00)."""
+    return f"{r:.2f}" if r >= 0.1 else f"{r:.2g}"
 
 
 def mark(name, lines):
@@ -607,6 +630,7 @@ def report(info, settings, steps, first, fit, notes, quick):
     if steps:
         lines += mark("steps", step_table(steps))
         lines += mark("ratios", ratio_table(steps))
+        lines += mark("passes", passes_table(steps))
         lines += mark("checks", checks_table(steps))
     if first:
         lines += mark("first-call", first_call_table(first))
@@ -614,6 +638,8 @@ def report(info, settings, steps, first, fit, notes, quick):
         lines += mark("fit", fit_table(fit))
     if notes:
         lines += mark("notebooks", notebook_table(notes))
+    if steps or fit:
+        lines += mark("summary", summary(steps, fit))
     return "\n".join(lines)
 
 
@@ -650,8 +676,57 @@ def ratio_table(steps):
              ""] + _header(sizes, "ratio")
     for (mine, other), row in table.items():
         lines.append(f"| {labels[mine]} ÷ {labels[other]} | "
-                     + " | ".join(f"{row[n]:.2f}" if n in row else "–" for n in sizes) + " |")
+                     + " | ".join(ratio_text(row[n]) if n in row else "–" for n in sizes) + " |")
     return lines
+
+
+def passes_table(steps):
+    """Each contender's median step in units of one numpy pass (``w += g``) over arrays of the same size."""
+    sizes = [n for n, s in steps["sizes"].items() if "one-pass" in s["times"]]
+    if not sizes:
+        return ["(No yardstick: the one-pass contender was not in this run.)"]
+    lines = ["The same medians divided by the time of one numpy pass, `w += g`, over arrays of the same size (a "
+             "pass reads two arrays and writes one): the step's cost counted in passes over memory.", ""]
+    lines += _header(sizes)
+    for key, c in steps["contenders"].items():
+        if key in ("one-pass", "checks", "numpy-nochecks") or c["unavailable"]:
+            continue
+        cells = [f"{steps['sizes'][n]['times'][key]['median'] / steps['sizes'][n]['times']['one-pass']['median']:.1f}"
+                 if key in steps["sizes"][n]["times"] else "–" for n in sizes]
+        lines.append(f"| {c['label']} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def summary(steps, fit):
+    """A few sentences with this run's key numbers, for the appendix's prose (which types no number itself)."""
+    lines = []
+    times = {n: s["times"] for n, s in (steps or {}).get("sizes", {}).items()}
+    small, large = (min(times), max(times)) if times else (None, None)
+
+    def ratio(n, a, b):
+        return times[n][a]["median"] / times[n][b]["median"] if {a, b} <= set(times.get(n, {})) else None
+
+    for mine, label in (("numpy", "numpy"), ("compiled", "compiled")):
+        for other, name in (("torch", "default"), ("torch-fused", "fused"), ("torch" + ONE, "default (1 thread)"),
+                            ("torch-fused" + ONE, "fused (1 thread)")):
+            low, high = ratio(small, mine, other), ratio(large, mine, other)
+            if low and high:
+                lines.append(f"- adamedu's {label} in-place step takes {ratio_text(low)}× the time of PyTorch's {name} "
+                             f"Adam at {power(small)} parameters and {ratio_text(high)}× at {power(large)}.")
+    for key, label in (("numpy", "adamedu's numpy in-place step"), ("torch-fused", "PyTorch's fused step")):
+        r = ratio(large, key, "one-pass")
+        if r:
+            lines.append(f"- At {power(large)} parameters, {label} costs as much time as {r:.1f} numpy passes "
+                         "(`w += g`).")
+    r = ratio(large, "numpy-nochecks", "numpy")
+    if r:
+        lines.append(f"- At {power(large)} parameters, the finiteness checks take {100 * (1 - r):.0f} % of the numpy "
+                     "in-place step.")
+    rates = {k: c["rate"]["median"] for k, c in (fit or {}).get("contenders", {}).items() if "rate" in c}
+    if {"numpy", "keras"} <= set(rates):
+        lines.append(f"- `adamedu.fit` trains {rates['numpy'] / rates['keras']:.1f}× as many samples per second as "
+                     "Keras's `model.fit` on the digits network.")
+    return lines or ["(Nothing to summarize in this run.)"]
 
 
 def checks_table(steps):
@@ -729,8 +804,9 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, help="rounds of the alternated measurements (default 15; quick 3)")
     parser.add_argument("--sizes", type=lambda s: [int(float(x)) for x in s.split(",")],
                         help="parameter counts, comma-separated (default 1e3,1e5,1e6,1e7; quick 1e3,1e5)")
-    parser.add_argument("--contenders", type=lambda s: s.split(","), default=list(STEP),
-                        help=f"step contenders, comma-separated, of: {','.join(STEP)}")
+    parser.add_argument("--contenders", type=lambda s: s.split(","), default=DEFAULT_STEP,
+                        help=f"step contenders, comma-separated, of: {','.join(STEP)}; a key + '{ONE}' runs that "
+                             "contender on one thread")
     parser.add_argument("--skip", action="append", default=[], choices=["steps", "first-call", "fit", "notebooks"],
                         help="leave out a measurement (may be repeated)")
     parser.add_argument("--threads", type=int,
@@ -741,7 +817,7 @@ def main(argv=None):
     if args.worker:
         serve(*args.worker)
         return 0
-    unknown = [key for key in args.contenders if key not in STEP]
+    unknown = [key for key in args.contenders if key.removesuffix(ONE) not in STEP]
     if unknown:
         parser.error(f"--contenders: unknown {unknown}; the contenders are {list(STEP)}")
     rounds = args.rounds or (3 if args.quick else 15)
@@ -756,9 +832,7 @@ def main(argv=None):
         print(message, file=sys.stderr, flush=True)
 
     if args.threads:  # read by each library as it starts in a worker, which inherits our environment
-        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
-                     "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
-            os.environ[name] = str(args.threads)
+        os.environ.update(thread_env(args.threads))
 
     load_before = load()
     log(f"load average before: {load_before} on {os.cpu_count()} cores")
