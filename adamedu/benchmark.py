@@ -260,20 +260,25 @@ def keras_fit(_):
 # -- one-shot measurements ------------------------------------------------------------------------------
 
 def first_call(n):
-    """Seconds to import adamedu, build ``adamedu.compiled(Adam())`` and take its first and second step."""
+    """Seconds to import adamedu and numba, then to build ``adamedu.compiled(Adam())`` and take its first step
+    (tracing, generating and compiling the kernel, or loading it from the cache), and the second step."""
     start = time.perf_counter()
     import adamedu  # noqa: F401
 
     imported = time.perf_counter()
+    with contextlib.suppress(ImportError):
+        import numba  # noqa: F401 - imported by the engine in any case; timed on its own
+    numba_imported = time.perf_counter()
     w, g = _arrays(n)
     begin = time.perf_counter()
-    opt = _adamedu("compiled")  # the first step's time includes building the engine (tracing may happen here)
+    opt = _adamedu("compiled")
     state = opt.init(w)
     opt.step(w, g, state, inplace=True)
     first = time.perf_counter()
     opt.step(w, g, state, inplace=True)
     second = time.perf_counter()
-    return {"import": imported - start, "first": first - begin, "second": second - first}
+    return {"import adamedu": imported - start, "import numba": numba_imported - imported, "first step": first - begin,
+            "second step": second - first}
 
 
 def notebooks(book, timeout=600):
@@ -312,6 +317,8 @@ STEP = {
     "keras": ("Keras (tf.function)", keras_step(xla=False)),
     "keras-xla": ("Keras (XLA)", keras_step(xla=True)),
     "numpy-nochecks": ("adamedu numpy, in place, finiteness checks off", adamedu_step("numpy", checks=False)),
+    "compiled-nochecks": ("adamedu compiled, in place, finiteness checks off",
+                          adamedu_step("compiled", checks=False)),
     "checks": ("finiteness checks alone (gradient and parameters)", finiteness_check),
     "one-pass": ("one numpy pass, w += g", one_pass),
 }
@@ -536,7 +543,8 @@ def bench_first_call(n, log_dir, log):
     """The compiled engine's first step in a new process: with an empty numba cache, then with the filled one."""
     log("compiled engine: first call ...")
     with tempfile.TemporaryDirectory(prefix="adamedu-numba-cache-") as cache:
-        env = {"NUMBA_CACHE_DIR": cache, "XDG_CACHE_HOME": cache}  # a cache of our own, empty at first
+        # a cache of our own, empty at first: numba's, and the folder of the engine's generated modules
+        env = {"NUMBA_CACHE_DIR": cache, "XDG_CACHE_HOME": cache, "ADAMEDU_CACHE_DIR": str(Path(cache) / "kernels")}
         out = {"n": n}
         for label in ("compile", "from cache"):
             with workers("once", ["first-call"], log_dir, env) as pool:
@@ -652,7 +660,7 @@ def step_table(steps):
     lines = ["Time per Adam step (float32), median over the rounds and, in brackets, the interquartile range "
              "(the middle half of the rounds), for 1e3 to 1e7 parameters.", ""] + _header(sizes)
     for key, c in steps["contenders"].items():
-        if key in ("numpy-nochecks", "checks"):
+        if key in ("numpy-nochecks", "compiled-nochecks", "checks"):
             continue  # in the table of the checks
         cells = ["not available" if c["unavailable"] else cell(steps["sizes"][n]["times"][key]) if
                  key in steps["sizes"][n]["times"] else "–" for n in sizes]
@@ -686,10 +694,11 @@ def passes_table(steps):
     if not sizes:
         return ["(No yardstick: the one-pass contender was not in this run.)"]
     lines = ["The same medians divided by the time of one numpy pass, `w += g`, over arrays of the same size (a "
-             "pass reads two arrays and writes one): the step's cost counted in passes over memory.", ""]
+             "pass reads two arrays and writes one): the step's cost counted in passes over memory. (For small arrays "
+             "the fixed cost of a call dominates, and the count means little.)", ""]
     lines += _header(sizes)
     for key, c in steps["contenders"].items():
-        if key in ("one-pass", "checks", "numpy-nochecks") or c["unavailable"]:
+        if key in ("one-pass", "checks", "numpy-nochecks", "compiled-nochecks") or c["unavailable"]:
             continue
         cells = [f"{steps['sizes'][n]['times'][key]['median'] / steps['sizes'][n]['times']['one-pass']['median']:.1f}"
                  if key in steps["sizes"][n]["times"] else "–" for n in sizes]
@@ -713,15 +722,17 @@ def summary(steps, fit):
             if low and high:
                 lines.append(f"- adamedu's {label} in-place step takes {ratio_text(low)}× the time of PyTorch's {name} "
                              f"Adam at {power(small)} parameters and {ratio_text(high)}× at {power(large)}.")
-    for key, label in (("numpy", "adamedu's numpy in-place step"), ("torch-fused", "PyTorch's fused step")):
+    for key, label in (("numpy", "adamedu's numpy in-place step"), ("compiled", "adamedu's compiled in-place step"),
+                       ("torch-fused", "PyTorch's fused step")):
         r = ratio(large, key, "one-pass")
         if r:
             lines.append(f"- At {power(large)} parameters, {label} costs as much time as {r:.1f} numpy passes "
                          "(`w += g`).")
-    r = ratio(large, "numpy-nochecks", "numpy")
-    if r:
-        lines.append(f"- At {power(large)} parameters, the finiteness checks take {100 * (1 - r):.0f} % of the numpy "
-                     "in-place step.")
+    for engine in ("numpy", "compiled"):
+        r = ratio(large, engine + "-nochecks", engine)
+        if r:
+            lines.append(f"- At {power(large)} parameters, the finiteness checks take {100 * (1 - r):.0f} % of the "
+                         f"{engine} in-place step.")
     rates = {k: c["rate"]["median"] for k, c in (fit or {}).get("contenders", {}).items() if "rate" in c}
     if {"numpy", "keras"} <= set(rates):
         lines.append(f"- `adamedu.fit` trains {rates['numpy'] / rates['keras']:.1f}× as many samples per second as "
@@ -730,34 +741,47 @@ def summary(steps, fit):
 
 
 def checks_table(steps):
-    sizes = [n for n, s in steps["sizes"].items() if {"numpy", "numpy-nochecks"} <= set(s["times"])]
-    if not sizes:
-        return ["(The cost of the finiteness checks was not measured in this run.)"]
-    lines = ["adamedu's numpy step refuses a gradient or a result that holds NaN or infinity. What that costs: the "
-             "in-place step with its finiteness checks and with them switched off (in a worker of its own), and the "
-             "checks alone (the test on one gradient and one parameter array). Medians.", ""] + _header(sizes, "")
+    """The in-place step with and without the finiteness checks (numpy and compiled engines), and the checks alone."""
+    sizes = list(steps["sizes"])
     times = {n: steps["sizes"][n]["times"] for n in sizes}
-    rows = [("step with the checks", lambda t: duration(t["numpy"]["median"])),
-            ("step without them", lambda t: duration(t["numpy-nochecks"]["median"])),
-            ("the checks' share of the step",
-             lambda t: (f"{100 * (1 - t['numpy-nochecks']['median'] / t['numpy']['median']):.0f}", "%")),
-            ("the checks alone", lambda t: duration(t["checks"]["median"]) if "checks" in t else ("–", ""))]
+    rows = []
+    for engine in ("numpy", "compiled"):
+        off = engine + "-nochecks"
+        if not any({engine, off} <= set(t) for t in times.values()):
+            continue
+        rows += [(f"{engine} step with the checks", lambda t, e=engine: _time(t, e)),
+                 (f"{engine} step without them", lambda t, o=off: _time(t, o)),
+                 (f"the checks' share of the {engine} step", lambda t, e=engine, o=off: _share(t, e, o))]
+    if not rows:
+        return ["(The cost of the finiteness checks was not measured in this run.)"]
+    rows.append(("the checks alone", lambda t: _time(t, "checks")))
+    lines = ["The in-place step as it is, and in a worker whose finiteness test always says yes; and the test alone on "
+             "one gradient and one parameter array. Medians.", ""] + _header(sizes, "")
     for label, value in rows:
-        lines.append(f"| {label} | " + " | ".join(" ".join(value(times[n])).strip() for n in sizes) + " |")
+        lines.append(f"| {label} | " + " | ".join(value(times[n]) for n in sizes) + " |")
     return lines
+
+
+def _time(times, key):
+    return " ".join(duration(times[key]["median"])) if key in times else "–"
+
+
+def _share(times, on, off):
+    if not {on, off} <= set(times):
+        return "–"
+    return f"{100 * (1 - times[off]['median'] / times[on]['median']):.0f} %"
 
 
 def first_call_table(first):
     if "unavailable" in first:
         return [f"The compiled engine is not available in this run: {first['unavailable']}."]
-    lines = [f"The compiled engine's first step on {power(first['n'])} parameters in a new Python process: once with "
-             "an empty cache (tracing the rule, generating and compiling the kernel), once more in another new "
-             "process that finds the kernel in numba's cache.", "",
-             "| new process | import adamedu | first step | second step |", "| --- | ---: | ---: | ---: |"]
+    columns = ("import adamedu", "import numba", "first step", "second step")
+    lines = [f"The compiled engine in a new Python process, on {power(first['n'])} parameters: once with an empty "
+             "cache (the first step traces the rule, generates the kernel and compiles it), once more in another new "
+             "process that finds the kernel in the cache. The first step includes `adamedu.compiled(opt)` and "
+             "`opt.init`.", "", "| new process | " + " | ".join(columns) + " |", "| --- |" + " ---: |" * len(columns)]
     for label in ("compile", "from cache"):
-        r = first[label]
-        lines.append(f"| {label} | " + " | ".join(" ".join(duration(r[k])) for k in ("import", "first", "second"))
-                     + " |")
+        lines.append(f"| {label} | " + " | ".join(" ".join(duration(first[label][k])) for k in columns) + " |")
     return lines
 
 
