@@ -635,19 +635,14 @@ def report(info, settings, steps, first, fit, notes, quick):
     rows = {**info, **versions, **settings}
     table = ["| machine | |", "| --- | --- |"] + [f"| {k} | {v} |" for k, v in rows.items()]
     lines += mark("machine", table)
-    if steps:
-        lines += mark("steps", step_table(steps))
-        lines += mark("ratios", ratio_table(steps))
-        lines += mark("passes", passes_table(steps))
-        lines += mark("checks", checks_table(steps))
-    if first:
-        lines += mark("first-call", first_call_table(first))
-    if fit:
-        lines += mark("fit", fit_table(fit))
-    if notes:
-        lines += mark("notebooks", notebook_table(notes))
-    if steps or fit:
-        lines += mark("summary", summary(steps, fit))
+    # Every part is written, measured or not: the appendix includes each by its markers.
+    skipped = ["(Not measured in this run.)"]
+    for name, data, make in (("steps", steps, step_table), ("ratios", steps, ratio_table),
+                             ("passes", steps, passes_table), ("checks", steps, checks_table),
+                             ("first-call", first, first_call_table), ("fit", fit, fit_table),
+                             ("notebooks", notes, notebook_table)):
+        lines += mark(name, make(data) if data else skipped)
+    lines += mark("summary", summary(steps, fit) if steps or fit else skipped)
     return "\n".join(lines)
 
 
