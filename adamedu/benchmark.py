@@ -653,7 +653,8 @@ def _header(sizes, first="contender"):
 def step_table(steps):
     sizes = list(steps["sizes"])
     lines = ["Time per Adam step (float32), median over the rounds and, in brackets, the interquartile range "
-             "(the middle half of the rounds), for 1e3 to 1e7 parameters.", ""] + _header(sizes)
+             f"(the middle half of the rounds), for {' to '.join(dict.fromkeys(map(power, (sizes[0], sizes[-1]))))} "
+             "parameters.", ""] + _header(sizes)
     for key, c in steps["contenders"].items():
         if key in ("numpy-nochecks", "compiled-nochecks", "checks"):
             continue  # in the table of the checks
