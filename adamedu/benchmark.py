@@ -846,7 +846,7 @@ def main(argv=None):
     sizes = args.sizes or (list(SIZES[:2]) if args.quick else list(SIZES))
     min_time, settle, epochs = (0.005, 0.005, 1) if args.quick else (0.05, 0.02, 3)
     skip = set(args.skip) | ({"notebooks"} if args.quick else set())
-    out = args.out if args.out is not None else (None if args.quick or args.json else DEFAULT_OUT)
+    out = args.out if args.out is not None else (None if args.quick else DEFAULT_OUT)
 
     def log(message):
         print(message, file=sys.stderr, flush=True)
