@@ -33,7 +33,7 @@ SINGLE_STEP = [  # test_single_step: one step from [1, 2, 3, 4] with gradient [1
     ("nadam_test.py", ae.Nadam(lr=0.5, eps=1e-7, momentum_decay=1.0), [0.4686, 1.4686, 2.4686, 3.4686]),
     ("lion_test.py", ae.Lion(lr=0.5), [0.5, 1.5, 2.5, 3.5]),
     ("adadelta_test.py", ae.Adadelta(lr=0.5, rho=0.95, eps=1e-7), [0.9993, 1.9993, 2.9993, 3.9993]),
-    ("lamb_test.py", ae.Lamb(lr=0.5), [-0.3693, 0.6306, 1.6306, 2.6306]),
+    ("lamb_test.py", ae.Lamb(lr=0.5, eps=1e-7), [-0.3693, 0.6306, 1.6306, 2.6306]),
 ]
 
 # test_correctness_with_golden: from ones(10), one step with gradient 0.01, then steps with
@@ -76,7 +76,7 @@ GOLDEN = [
     ("lion_test.py", ae.Lion(lr=1e-3), np.tile([[0.999], [0.998], [0.997], [0.996], [0.995]], (1, 10))),
     ("adadelta_test.py", ae.Adadelta(lr=1.0, rho=0.8, eps=1e-6),
      np.tile([[0.9978], [0.9947], [0.9915], [0.9882], [0.9849]], (1, 10))),
-    ("lamb_test.py", ae.Lamb(), np.tile([[0.999], [0.9982], [0.9974], [0.9965], [0.9955]], (1, 10))),
+    ("lamb_test.py", ae.Lamb(eps=1e-7), np.tile([[0.999], [0.9982], [0.9974], [0.9965], [0.9955]], (1, 10))),
 ]
 
 # test_weight_decay: Keras's weight_decay=0.004 (decoupled), learning rate 1, zero gradients
