@@ -100,11 +100,33 @@ def chromium():
           "are skipped, and under CI they fail.", flush=True)
 
 
+AXE_CORE = VENV / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_core():
+    """axe-core 4, the accessibility checker that tests/test_site_a11y.py injects into each page, from npm into
+    .venv/node_modules (once). npm comes from apt-get when missing and we are root on a Debian-like system."""
+    if AXE_CORE.exists():
+        return
+    if not shutil.which("npm") and shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        apt = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        run("apt-get", "update", "-q", check=False, env=apt)
+        run("apt-get", "install", "-y", "-q", "npm", check=False, env=apt)
+    if shutil.which("npm"):
+        VENV.mkdir(exist_ok=True)
+        run("npm", "install", "--prefix", VENV, "--no-save", "--no-audit", "--no-fund", "axe-core@4", check=False)
+    if not AXE_CORE.exists():
+        print("axe-core is missing and could not be installed here: `npm install --prefix .venv axe-core@4` (or\n"
+              "set AXE_CORE=/path/to/axe.min.js). Without it the accessibility tests of the website\n"
+              "(tests/test_site_a11y.py) are skipped, and under CI they fail.", flush=True)
+
+
 def test(*args):
     """Lint, the warning-free book build, then every test (unit, property, reference, notebooks, the built
     website in a browser)."""
     setup("test")
     chromium()
+    axe_core()
     run(BIN / "ruff", "check", ".")
     shutil.rmtree(ROOT / "_build", ignore_errors=True)  # a fresh build: -W must see every warning
     # The build comes first because tests/test_site.py tests the site it makes; if it fails, the tests still

@@ -8,23 +8,29 @@ Every optimizer has one API::
 """
 
 from ._checks import NonFiniteError
+from .clipping import clip_by_global_norm, clip_by_norm, clip_by_value, global_norm
 from .datasets import wilson_classification, wilson_features
 from .loop import Trace, minimize, race
 from .nn import Dense, Dropout, Network, ReLU, Sigmoid, Tanh, mlp
 from .optimizers import (
+    AdaBelief,
+    Adadelta,
     AdaGrad,
     Adam,
     AdaMax,
     AdamW,
     AMSGrad,
     GradientDescent,
+    Lamb,
     Lion,
     Momentum,
     Nadam,
     Optimizer,
     RAdam,
     RMSprop,
+    Rprop,
     State,
+    Yogi,
 )
 from .problems import (
     LinearRegression,
@@ -45,6 +51,10 @@ __version__ = "0.1.0"
 __all__ = [
     "GradientDescent", "Momentum", "AdaGrad", "RMSprop", "Adam", "AdamW", "AMSGrad", "AdaMax", "Nadam",
     "RAdam", "Lion", "Optimizer", "State", "NonFiniteError",
+    # gradient clipping, applied to the gradients before a step
+    "global_norm", "clip_by_global_norm", "clip_by_norm", "clip_by_value",
+    # the family's ancestors (Rprop, Adadelta) and later members (Yogi, AdaBelief, LAMB)
+    "Rprop", "Adadelta", "Yogi", "AdaBelief", "Lamb",
     # objective functions with analytic gradients, and the loop that runs an optimizer on them
     "Problem", "Quadratic", "ravine", "Rosenbrock", "Saddle", "Noisy", "ReddiOnline", "LinearRegression",
     "LogisticRegression", "SoftmaxRegression", "minimize", "race", "Trace",

@@ -2,6 +2,7 @@
 
 import math
 import numbers
+import re
 
 import numpy as np
 
@@ -21,6 +22,7 @@ RANGES = {
     ">= 0": (lambda x: x >= 0, "a finite number >= 0"),
     "schedule": (lambda x: x >= 0, "a finite number >= 0 or a schedule (a function of the step t)"),
     "[0, 1)": (lambda x: 0 <= x < 1, "a number in [0, 1)"),
+    ">= 1": (lambda x: x >= 1, "a finite number >= 1"),
 }
 
 
@@ -28,6 +30,8 @@ def check_hyperparameter(owner, name, value, allowed):
     """Return ``value`` as a Python float (or bool), or raise naming ``owner``, ``name`` and ``allowed``."""
     if allowed == "schedule" and callable(value):
         return value  # a learning-rate schedule t -> lr, checked each time it is called
+    if allowed == "patterns":
+        return check_patterns(owner, name, value)
     if allowed == "bool":
         if not isinstance(value, (bool, np.bool_)):
             raise TypeError(f"{owner}: {name} must be True or False, got {value!r} ({type(value).__name__})")
@@ -39,6 +43,23 @@ def check_hyperparameter(owner, name, value, allowed):
     if not math.isfinite(value) or not in_range(value):
         raise ValueError(f"{owner}: {name} must be {description}, got {value!r}")
     return value
+
+
+def check_patterns(owner, name, value):
+    """A tuple of regular expressions (parameter names to exclude), or raise naming ``owner`` and ``name``."""
+    allowed = "a tuple of parameter names or regular expressions, e.g. ('bias',)"
+    if isinstance(value, str) or not isinstance(value, (tuple, list)):
+        hint = f"; write ({value!r},) for one name" if isinstance(value, str) else ""
+        raise TypeError(f"{owner}: {name} must be {allowed}, got {value!r} ({type(value).__name__}){hint}")
+    for pattern in value:
+        if not isinstance(pattern, str) or not pattern:
+            raise TypeError(f"{owner}: {name} must be {allowed}, got the entry {pattern!r} in {value!r}")
+        try:
+            re.compile(pattern)
+        except re.error as err:
+            raise ValueError(f"{owner}: {name}={value!r} holds {pattern!r}, which is not a regular expression "
+                             f"({err}); it must be {allowed}") from None
+    return tuple(value)
 
 
 def as_param(path, w, root="params", check=True):

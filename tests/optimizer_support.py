@@ -23,6 +23,11 @@ STATE_KEYS = {
     ae.Nadam: ["t", "m", "v", "mu_product"],
     ae.RAdam: ["t", "m", "v"],
     ae.Lion: ["t", "m"],
+    ae.Rprop: ["t", "prev", "step_size"],
+    ae.Adadelta: ["t", "v", "u"],
+    ae.Yogi: ["t", "m", "v"],
+    ae.AdaBelief: ["t", "m", "s"],
+    ae.Lamb: ["t", "m", "v"],
 }
 ALL_OPTIMIZERS = list(STATE_KEYS)
 

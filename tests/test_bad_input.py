@@ -27,20 +27,32 @@ def check_message(excinfo, words):
 
 # kind of every hyperparameter of every class: "lr" (number >= 0 or schedule), "beta" ([0, 1)),
 # "nonneg" (number >= 0), "bool"
+DECAY = {"weight_decay": "nonneg", "decoupled_weight_decay": "bool", "exclude_from_weight_decay": "patterns",
+         "maximize": "bool"}
+DECOUPLED = {"weight_decay": "nonneg", "exclude_from_weight_decay": "patterns", "maximize": "bool"}  # AdamW, Lion
 KINDS = {
-    ae.GradientDescent: {"lr": "lr"},
-    ae.Momentum: {"lr": "lr", "beta": "beta", "nesterov": "bool"},
-    ae.AdaGrad: {"lr": "lr", "eps": "nonneg", "initial_accumulator": "nonneg", "eps_in_sqrt": "bool"},
-    ae.RMSprop: {"lr": "lr", "beta": "beta", "eps": "nonneg", "eps_in_sqrt": "bool"},
+    ae.GradientDescent: {"lr": "lr", **DECAY},
+    ae.Momentum: {"lr": "lr", "beta": "beta", "nesterov": "bool", **DECAY},
+    ae.AdaGrad: {"lr": "lr", "eps": "nonneg", "initial_accumulator": "nonneg", "eps_in_sqrt": "bool",
+                 "lr_decay": "nonneg", **DECAY},
+    ae.RMSprop: {"lr": "lr", "beta": "beta", "eps": "nonneg", "eps_in_sqrt": "bool", "centered": "bool",
+                 "momentum": "beta", **DECAY},
     ae.Adam: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg", "bias_correction": "bool",
-              "eps_hat": "bool"},
+              "eps_hat": "bool", **DECAY},
     ae.AdamW: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg", "weight_decay": "nonneg",
-               "eps_hat": "bool"},
-    ae.AMSGrad: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg", "eps_hat": "bool"},
-    ae.AdaMax: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg"},
-    ae.Nadam: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg", "momentum_decay": "nonneg"},
-    ae.RAdam: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg"},
-    ae.Lion: {"lr": "lr", "beta1": "beta", "beta2": "beta", "weight_decay": "nonneg"},
+               "eps_hat": "bool", "exclude_from_weight_decay": "patterns", "maximize": "bool"},
+    ae.AMSGrad: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg", "eps_hat": "bool", **DECAY},
+    ae.AdaMax: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg", "eps_in_max": "bool", **DECAY},
+    ae.Nadam: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg", "momentum_decay": "nonneg", **DECAY},
+    ae.RAdam: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg", **DECAY},
+    ae.Lion: {"lr": "lr", "beta1": "beta", "beta2": "beta", **DECOUPLED},
+    ae.Rprop: {"lr": "lr", "eta_minus": "beta", "eta_plus": "ge1", "step_min": "nonneg", "step_max": "nonneg",
+               **DECAY},
+    ae.Adadelta: {"lr": "lr", "rho": "beta", "eps": "nonneg", **DECAY},
+    ae.Yogi: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg", "initial_accumulator": "nonneg",
+              "bias_correction": "bool", **DECAY},
+    ae.AdaBelief: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg", **DECAY},
+    ae.Lamb: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg", **DECOUPLED},  # LAMB's own λ
 }
 
 # (bad value, exception, words of "what is allowed") by kind; the message must also hold the name and repr(value)
@@ -52,6 +64,11 @@ BAD_VALUES = {
              (NAN, ValueError, "[0, 1)"), (INF, ValueError, "[0, 1)"), ("0.9", TypeError, "[0, 1)")],
     "nonneg": [(-1e-8, ValueError, ">= 0"), (NAN, ValueError, "finite"), (INF, ValueError, "finite"),
                ("1e-8", TypeError, "number"), ([0.1], TypeError, "number")],
+    "patterns": [("bias", TypeError, "tuple of parameter names"), (["b", 3], TypeError, "tuple of parameter names"),
+                 (("",), TypeError, "tuple of parameter names"), (("(",), ValueError, "regular expression"),
+                 (None, TypeError, "tuple of parameter names")],
+    "ge1": [(0.9, ValueError, ">= 1"), (NAN, ValueError, "finite"), (INF, ValueError, "finite"),
+            ("1.2", TypeError, "number")],
     "bool": [(1, TypeError, "True or False"), (0.0, TypeError, "True or False"), ("yes", TypeError, "True or False"),
              (None, TypeError, "True or False")],
 }
@@ -111,6 +128,46 @@ HYPER_TABLE = [
      ["AdamW", "'bias_correction'", "weight_decay"]),
     ("Lion eps=", ae.Lion, {"eps": 1e-8}, TypeError, ["Lion", "'eps'", "weight_decay"]),
     ("RMSprop rho=", ae.RMSprop, {"rho": 0.9}, TypeError, ["RMSprop", "'rho'", "beta"]),
+    # the options at parity with torch.optim and keras.optimizers
+    ("RMSprop momentum=1", ae.RMSprop, {"momentum": 1.0}, ValueError, ["RMSprop", "momentum", "1.0", "[0, 1)"]),
+    ("RMSprop momentum=str", ae.RMSprop, {"momentum": "0.9"}, TypeError, ["momentum", "'0.9'", "[0, 1)"]),
+    ("RMSprop centered=1", ae.RMSprop, {"centered": 1}, TypeError, ["RMSprop", "centered", "True or False"]),
+    ("Adam centered=True", ae.Adam, {"centered": True}, TypeError, ["Adam", "'centered'", "ae.RMSprop(centered=True)"]),
+    ("AdaMax centered=True", ae.AdaMax, {"centered": True}, TypeError, ["AdaMax", "'centered'", "ae.RMSprop"]),
+    ("Momentum centered=True", ae.Momentum, {"centered": True}, TypeError, ["Momentum", "'centered'", "ae.RMSprop"]),
+    ("Adam weight_decay<0", ae.Adam, {"weight_decay": -0.1}, ValueError, ["Adam", "weight_decay", "-0.1", ">= 0"]),
+    ("SGD weight_decay=inf", ae.GradientDescent, {"weight_decay": INF}, ValueError, ["weight_decay", "inf", "finite"]),
+    ("Nadam decoupled_weight_decay='yes'", ae.Nadam, {"decoupled_weight_decay": "yes"}, TypeError,
+     ["Nadam", "decoupled_weight_decay", "'yes'", "True or False"]),
+    ("AdaGrad lr_decay<0", ae.AdaGrad, {"lr_decay": -0.01}, ValueError, ["AdaGrad", "lr_decay", "-0.01", ">= 0"]),
+    ("AdaMax eps_in_max=None", ae.AdaMax, {"eps_in_max": None}, TypeError, ["eps_in_max", "None", "True or False"]),
+    ("RAdam maximize=1", ae.RAdam, {"maximize": 1}, TypeError, ["RAdam", "maximize", "True or False"]),
+    ("Adam amsgrad=True", ae.Adam, {"amsgrad": True}, TypeError, ["Adam", "'amsgrad'", "ae.AMSGrad"]),
+    ("AdamW amsgrad=True", ae.AdamW, {"amsgrad": True}, TypeError,
+     ["AdamW", "'amsgrad'", "ae.AMSGrad(weight_decay=λ, decoupled_weight_decay=True)"]),
+    ("AdamW decoupled_weight_decay=False", ae.AdamW, {"decoupled_weight_decay": False}, TypeError,
+     ["AdamW", "always decoupled", "ae.Adam(weight_decay=λ)"]),
+    ("Lion decoupled_weight_decay=False", ae.Lion, {"decoupled_weight_decay": False}, TypeError,
+     ["Lion", "always decoupled"]),
+    ("Momentum dampening=", ae.Momentum, {"dampening": 0.9}, TypeError,
+     ["Momentum", "'dampening'", "Momentum(lr/(1−β)"]),
+    ("GradientDescent momentum=", ae.GradientDescent, {"momentum": 0.9}, TypeError,
+     ["GradientDescent", "'momentum'", "ae.Momentum"]),
+    ("Adam betas=", ae.Adam, {"betas": (0.9, 0.999)}, TypeError, ["Adam", "'betas'", "beta1 and beta2"]),
+    ("Adam foreach=", ae.Adam, {"foreach": True}, TypeError, ["Adam", "'foreach'", "PyTorch implementation choice"]),
+    ("Adam clipnorm=", ae.Adam, {"clipnorm": 1.0}, TypeError, ["Adam", "'clipnorm'", "clip_by_norm", "to_keras"]),
+    ("Adam use_ema=", ae.Adam, {"use_ema": True}, TypeError, ["Adam", "'use_ema'", "to_keras"]),
+    ("Adam exclude_from_weight_decay='bias'", ae.Adam, {"exclude_from_weight_decay": "bias"}, TypeError,
+     ["Adam", "exclude_from_weight_decay", "'bias'", "('bias',)"]),
+    ("Adam exclude_from_weight_decay bad regex", ae.Adam, {"exclude_from_weight_decay": ("[",)}, ValueError,
+     ["exclude_from_weight_decay", "'['", "regular expression"]),
+    ("AdamW exclude_from_weight_decay=[1]", ae.AdamW, {"exclude_from_weight_decay": [1]}, TypeError,
+     ["AdamW", "exclude_from_weight_decay", "1", "tuple of parameter names"]),
+    ("Rprop step_min>step_max", ae.Rprop, {"step_min": 1.0, "step_max": 0.5}, ValueError,
+     ["Rprop", "step_min", "step_max", "1.0", "0.5"]),
+    ("Rprop etas=", ae.Rprop, {"etas": (0.5, 1.2)}, TypeError, ["Rprop", "'etas'", "eta_minus", "eta_plus"]),
+    ("Lamb decoupled_weight_decay=True", ae.Lamb, {"decoupled_weight_decay": True}, TypeError,
+     ["Lamb", "trust ratio"]),
 ]
 
 
@@ -143,13 +200,17 @@ def test_more_positional_arguments_than_lr_are_refused():
 @pytest.mark.parametrize("cls", ALL_OPTIMIZERS, ids=optimizer_id)
 def test_edge_values_that_are_allowed(cls):
     kinds = KINDS[cls]
-    edges = {"lr": 0.0, "beta": 0.0, "nonneg": 0.0, "bool": True}
+    edges = {"lr": 0.0, "beta": 0.0, "nonneg": 0.0, "ge1": 1.0, "bool": True, "patterns": ()}
     opt = cls(**{name: edges[kind] for name, kind in kinds.items()})
     assert all(getattr(opt, name) == edges[kind] for name, kind in kinds.items())
     # numpy numbers and ints are numbers too; np.bool_ is a bool
-    numpyish = {"lr": np.float32(0.5), "beta": np.float64(0.5), "nonneg": 1, "bool": np.bool_(False)}
+    numpyish = {"lr": np.float32(0.5), "beta": np.float64(0.5), "nonneg": 1, "ge1": 2, "bool": np.bool_(False),
+                "patterns": ["b"]}
     opt = cls(**{name: numpyish[kind] for name, kind in kinds.items()})
     for name, kind in kinds.items():
+        if kind == "patterns":  # a list is stored as a tuple (the optimizer is frozen and hashable)
+            assert getattr(opt, name) == ("b",)
+            continue
         assert getattr(opt, name) == numpyish[kind]
         assert type(getattr(opt, name)) in (float, bool)  # stored as Python numbers (float32 stays float32)
 
@@ -331,6 +392,34 @@ def case_overflow():
     return opt, np.array([1.0, 2.0]), np.array([0.0, -1e300]), opt.init(np.ones(2))
 
 
+def case_state_overflow():
+    """A finite gradient whose square overflows: v would be infinite (and w would never move again)."""
+    opt = ae.Adam()
+    return opt, dict_params(), dict_grads(b=np.array([0.0, 1e308, 0.0])), opt.init(dict_params())
+
+
+def case_state_overflow_float32():
+    opt = ae.RMSprop(centered=True, momentum=0.5)
+    params = {"w": np.ones(3, np.float32)}
+    return opt, params, {"w": np.array([1.0, 1.0, 1e30], np.float32)}, opt.init(params)
+
+
+def case_accumulator_overflow():
+    opt = ae.AdaGrad(initial_accumulator=1.7e308)
+    return opt, np.ones(2), np.array([1e154, 1.0]), opt.init(np.ones(2))
+
+
+def case_exclusion_matches_nothing():
+    opt = ae.AdamW(exclude_from_weight_decay=("bias", "bais"))
+    params = {"dense/bias": np.ones(2), "dense/kernel": np.ones(2)}
+    return opt, params, {k: np.ones(2) for k in params}, ae.AdamW().init(params)
+
+
+def case_exclusion_on_a_single_array():
+    opt = ae.Adam(weight_decay=0.1, exclude_from_weight_decay=("b",))
+    return opt, np.ones(2), np.ones(2), ae.Adam().init(np.ones(2))
+
+
 STEP_TABLE = [
     ("dict params, list grads", case_dict_vs_list, ValueError, ["grads", "dict", "list"]),
     ("list params, dict grads", case_list_vs_dict, ValueError, ["grads", "list", "dict"]),
@@ -363,6 +452,16 @@ STEP_TABLE = [
     ("schedule str", case_schedule_string, TypeError, ["lr(1)", "'0.1'", "number"]),
     ("schedule < 0 at t=3", case_schedule_at_step_3, ValueError, ["lr(3)", "-1.0"]),
     ("overflowing step", case_overflow, ae.NonFiniteError, ["step 1", "overflow", "params", "inf", "(1,)"]),
+    ("overflowing state", case_state_overflow, ae.NonFiniteError,
+     ["Adam step 1 would overflow", "state.v['b']", "inf", "(1,)", "the state must be finite"]),
+    ("overflowing state, float32", case_state_overflow_float32, ae.NonFiniteError,
+     ["RMSprop step 1 would overflow", "state.v['w']", "(2,)"]),
+    ("overflowing accumulator", case_accumulator_overflow, ae.NonFiniteError,
+     ["AdaGrad step 1 would overflow", "state.G", "(0,)"]),
+    ("exclusion matches nothing", case_exclusion_matches_nothing, ValueError,
+     ["AdamW", "exclude_from_weight_decay", "'bais'", "match no parameter", "'dense/bias'", "'dense/kernel'"]),
+    ("exclusion on one array", case_exclusion_on_a_single_array, ValueError,
+     ["Adam", "'b'", "match no parameter", "single array has no name"]),
 ]
 
 
@@ -464,3 +563,13 @@ def test_a_schedule_with_the_wrong_signature_is_named():
     with pytest.raises(TypeError) as excinfo:
         opt.step(params, dict_grads(), opt.init(params))
     check_message(excinfo, ["Adam", "lr", "schedule"])
+
+
+def test_inplace_step_refuses_a_state_overflow_too():
+    """The in-place step names the slot as the pure one does; the block that overflowed is not written."""
+    opt = ae.Adam()
+    params, state = {"w": np.ones(3)}, opt.init({"w": np.ones(3)})
+    saved = snapshot((params, state))
+    with pytest.raises(ae.NonFiniteError, match=r"state\.v\['w'\] holds inf at index \(1,\)"):
+        opt.step(params, {"w": np.array([0.0, 1e308, 0.0])}, state, inplace=True)
+    assert_identical((params, state), saved)  # one block only: nothing was written

@@ -159,6 +159,11 @@ EVERY = [
     ae.Nadam(lr=0.01),
     ae.RAdam(lr=0.01),  # β2 = 0.999: momentum for t ≤ 5, rectified from t = 6 (both branches of ops.cond)
     ae.Lion(lr=0.01, weight_decay=0.5),
+    ae.Rprop(lr=0.01),
+    ae.Adadelta(lr=0.5),
+    ae.Yogi(lr=0.01),
+    ae.AdaBelief(lr=0.01),
+    ae.Lamb(lr=0.01, weight_decay=0.01),  # not elementwise: the whole variable's norms, in the graph
 ]
 assert sorted(type(opt).__name__ for opt in EVERY) == sorted(  # every optimizer the package exports
     name for name in ae.__all__
@@ -289,7 +294,11 @@ def test_bad_input_is_refused(args, kwargs, error, match):
 
 
 def test_adamedu_imports_without_keras():
-    """With keras and tensorflow unimportable, the package (every module but adamedu.keras) still works."""
+    """With keras and tensorflow unimportable, the package (every module but the bridges) still works.
+
+    adamedu.torch is left out too: on a machine without PyTorch it raises ImportError by design
+    (tests/test_torch_bridge.py tests that message).
+    """
     code = textwrap.dedent("""
         import importlib, pkgutil, sys
         sys.modules["keras"] = None  # makes `import keras` raise ImportError
@@ -297,7 +306,7 @@ def test_adamedu_imports_without_keras():
         import numpy as np
         import adamedu as ae
         for info in pkgutil.walk_packages(ae.__path__, "adamedu."):
-            if info.name not in ("adamedu.keras", "adamedu.engines.keras"):
+            if info.name not in ("adamedu.keras", "adamedu.engines.keras", "adamedu.torch", "adamedu.engines.torch"):
                 importlib.import_module(info.name)
         w, state = np.zeros(3), ae.Adam().init(np.zeros(3))
         w, state = ae.Adam().step(w, np.ones(3), state)

@@ -305,7 +305,11 @@ def test_init_state_has_t_zero_and_the_documented_slots(cls):
         assert list(state[name]) == ["w", "b"]
         for leaf, w in zip(leaves(state[name]), leaves(params), strict=True):
             assert leaf.shape == w.shape
-            if not (cls is ae.AdaGrad and name == "G"):  # G starts at initial_accumulator (0 by default)
+            if (cls, name) == (ae.Rprop, "step_size"):  # each coordinate's step size starts at lr
+                assert np.all(leaf == cls().lr)
+            elif (cls, name) == (ae.Yogi, "v"):  # v starts at initial_accumulator, 1e-6 by default
+                assert np.all(leaf == 1e-6)
+            elif not (cls is ae.AdaGrad and name == "G"):  # G starts at initial_accumulator (0 by default)
                 assert not leaf.any()
 
 

@@ -271,6 +271,23 @@ def test_jshtml_is_a_small_self_contained_player():
     assert len(re.findall(r"data:image/png;base64", png)) == 6
 
 
+def test_the_player_is_described_labelled_and_fits_a_phone():
+    traces = {"GD": gradient_descent(0.05, 20), "GD fast": gradient_descent(0.09, 20)}
+    anim = plots.animate(Ravine(), traces, frames=5, resolution=20)
+    html = plots.jshtml(anim)
+    (alt,) = re.findall(r'<img id="_anim_img\w+" alt="([^"]*)">', html)
+    assert alt == ("Animation: contours of the loss of x² + 10y² with the path of GD, GD fast drawn step by step, "
+                   "from step 0 to step 20 in 5 frames.")
+    assert re.search(r'<input id="_anim_slider\w+" type="range" aria-label="Frame of the animation"', html)
+    (player,) = re.findall(r'<div class="animation" id="animation-(\w+)" role="group" aria-label="Animation player">',
+                           html)
+    assert f'<img id="_anim_img{player}"' in html
+    # our sizes come after matplotlib's fixed 374 px slider, so they win
+    assert html.index("width: 374px") < html.index("max-width: 100%") < html.index("width: 100%; max-width: 374px")
+    told = plots.jshtml(anim, description='Two paths; "GD fast" <zig-zags> & ends first')
+    assert 'alt="Two paths; &quot;GD fast&quot; &lt;zig-zags&gt; &amp; ends first"' in told
+
+
 def test_import_adamedu_needs_no_matplotlib():
     code = "import sys, adamedu; assert 'matplotlib' not in sys.modules, 'matplotlib imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -326,6 +343,7 @@ def test_bad_input_is_refused_before_anything_is_drawn(call, error, words):
     ({"frame_format": "gif"}, r"frame_format must be 'jpeg' or 'png', got 'gif'"),
     ({"default_mode": "forever"}, r"default_mode must be 'once', 'loop' or 'reflect', got 'forever'"),
     ({"quality": 0}, r"quality must be a whole number from 1 to 100, got 0"),
+    ({"description": "  "}, r"description must be a non-empty text .* got '  '"),
 ])
 def test_jshtml_refuses_bad_options(kwargs, words):
     anim = plots.animate(Ravine(), [PATH], resolution=10)
@@ -346,3 +364,80 @@ def test_loss_curves_keep_a_blown_up_run_on_a_usable_log_axis():
     assert ax.lines[0].get_ydata()[-1] == plots.CEILING
     assert bottom < 0.01
     plt.close(ax.figure)
+
+
+# -- readable by every reader -------------------------------------------------------------------------------
+
+
+def contrast(a, b="#ffffff"):
+    """WCAG 2.x contrast ratio of two colours (https://www.w3.org/TR/WCAG21/#dfn-contrast-ratio), by hand."""
+    def luminance(colour):
+        channels = [int(colour.lstrip("#")[k : k + 2], 16) / 255 for k in (0, 2, 4)]
+        r, g, b = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    high, low = sorted([luminance(a), luminance(b)], reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_contrast_by_hand_matches_published_values():
+    assert contrast("#000000") == pytest.approx(21.0)
+    assert contrast("#767676") == pytest.approx(4.54, abs=0.01)  # the lightest grey that passes AA on white
+    assert contrast("#808080") == pytest.approx(3.95, abs=0.01)  # matplotlib's "gray": the issue's 3.95:1
+
+
+def test_line_colours_have_3_to_1_and_grey_text_4_5_to_1_on_white():
+    assert len(set(plots.PALETTE)) == len(plots.PALETTE) >= 5
+    low = {c: round(contrast(c), 2) for c in plots.PALETTE if contrast(c) < 3.0}
+    assert not low, f"line colours under 3:1 on white (WCAG 1.4.11): {low}"
+    assert contrast(plots.GREY) >= 4.5
+    # Okabe-Ito's orange, sky blue and yellow would fail: the check can fail
+    assert all(contrast(c) < 3.0 for c in ("#E69F00", "#56B4E9", "#F0E442"))
+    # the colour cycle (C0, C1, ... in a chapter) is the palette
+    assert [matplotlib.colors.to_hex(c).upper() for c in plots.STYLE["axes.prop_cycle"].by_key()["color"]] == \
+        [c.upper() for c in plots.PALETTE]
+
+
+def dash_pattern(style):
+    """What the eye sees of a line style ("-", "--", (0, (6, 1.5)), ...): None for solid, else its on/off lengths.
+    (matplotlib's own normalisation; a drawn line keeps the same in ``_unscaled_dash_pattern``.)"""
+    from matplotlib.lines import _get_dash_pattern
+
+    dashes = _get_dash_pattern(style)[1]
+    return None if dashes is None else tuple(dashes)
+
+
+def test_each_line_has_its_own_line_style_and_marker_so_colour_is_not_the_only_cue():
+    n = len(plots.LINESTYLES)
+    patterns = [dash_pattern(style) for style in plots.LINESTYLES]
+    assert len(set(patterns)) == n and patterns[0] is None  # all different, the first solid
+    assert len(set(plots.MARKERS)) == n
+    traces = [gradient_descent(0.01 * (k + 1), 12) for k in range(n)]
+    curves = plots.loss_curves(traces)
+    assert [line.get_marker() for line in curves.lines] == list(plots.MARKERS)
+    drawn = [line._unscaled_dash_pattern[1] for line in curves.lines]
+    assert [None if d is None else tuple(d) for d in drawn] == patterns
+    assert all(line.get_markevery() is not None for line in curves.lines)  # a few markers, not one per step
+    paths = plots.contour(Ravine(), traces[:4], resolution=20)
+    assert [line.get_marker() for line in paths.lines] == list(plots.MARKERS[:4])
+    assert [line.get_linestyle() for line in paths.lines] == ["-", "--", "-.", ":"]
+    # a chapter's own lines get colour and line style from the cycle
+    with plots.style():
+        fig, ax = plt.subplots()
+        own = [ax.plot([0, 1], [k, k])[0] for k in range(len(plots.PALETTE))]
+    plt.close(fig)
+    assert len({line.get_color() for line in own}) == len(plots.PALETTE)
+    assert [line._unscaled_dash_pattern[1] and tuple(line._unscaled_dash_pattern[1]) for line in own] == \
+        patterns[: len(plots.PALETTE)]
+
+
+def test_tick_labels_stay_legible_on_a_phone():
+    ax = plots.loss_curves(gradient_descent(0.05, 10))
+    ax.figure.canvas.draw()
+    size_pt = min(label.get_fontsize() for label in ax.get_xticklabels() + ax.get_yticklabels())
+    width_in = ax.figure.get_figwidth()
+    # On a 390 px phone the article column is about 350 px: the figure is scaled to that width.
+    pixels = size_pt / 72 * 350 / width_in
+    assert pixels >= 10, f"tick labels {size_pt} pt would be {pixels:.1f} px high on a phone"
+    # matplotlib's default (10 pt) would not be: the check can fail
+    assert 10 / 72 * 350 / width_in < 10

@@ -27,9 +27,18 @@ What differs from the numpy ``step``:
   is called with the number of steps taken (from 0) where adamedu's ``lr(t)`` gets ``t`` (from 1).
 - adamedu's checks (NaN gradients, overflow) are not made: a graph cannot raise mid-step.
 - A sparse gradient (``tf.IndexedSlices``, from an ``Embedding``) is made dense first.
+- Weight decay is the adamedu optimizer's (``weight_decay``, ``decoupled_weight_decay``), inside its
+  rule; Keras's ``weight_decay`` keyword is refused. Exclusion works both ways, through the rule's
+  ``for_param(variable.path)``: ``ae.AdamW(exclude_from_weight_decay=("bias",))``, or Keras's
+  ``optimizer.exclude_from_weight_decay(var_list=..., var_names=...)`` (before the optimizer is
+  built), whose names join the rule's patterns. Patterns are searched in the variable's path
+  (``"dense/bias"``), which contains Keras's variable name; one that matches no variable is an error.
+- Keras's own options (clipnorm, clipvalue, global_clipnorm, use_ema, gradient_accumulation_steps,
+  loss_scale_factor) are Keras's: they act around the rule, as for Keras's optimizers.
 """
 
 import dataclasses
+import re
 
 import numpy as np
 
@@ -59,6 +68,7 @@ class keras_ops:  # noqa: N801 - used like a module, as numpy_ops is
     maximum = staticmethod(keras.ops.maximum)
     abs = staticmethod(keras.ops.abs)
     sign = staticmethod(keras.ops.sign)
+    sum = staticmethod(keras.ops.sum)  # whole-array reductions of non-elementwise rules (LAMB's norms)
     cond = staticmethod(keras.ops.cond)  # a branch inside the graph; only the branch taken runs
 
 
@@ -94,11 +104,25 @@ class KerasOptimizer(keras.optimizers.Optimizer):
         super().__init__(learning_rate=keras_learning_rate(optimizer, learning_rate), **kwargs)
         self.rule = optimizer
 
+    def exclude_from_weight_decay(self, var_list=None, var_names=None):
+        """Keras's method, honoured: the variables (by path) and names join the rule's exclude_from_weight_decay."""
+        if self.built:
+            raise ValueError("exclude_from_weight_decay() can only be called before the optimizer is built")
+        patterns = [f"^{re.escape(v.path)}$" for v in var_list or ()]
+        patterns += list(var_names or ())
+        excluded = self.rule.exclude_from_weight_decay + tuple(patterns)
+        self.rule = dataclasses.replace(self.rule, exclude_from_weight_decay=excluded)
+
     def build(self, var_list):
         if self.built:
             return
+        names = [v.path for v in var_list]
+        self.rule.check_exclusions(names)
         super().build(var_list)
         rule = self.rule
+        # the rule of each variable (without decay if it is excluded), found once: update_step is
+        # given the backend's variable, which may not know its Keras path
+        self.param_rules = [rule.for_param(name) for name in names]
         self.slot_variables = {
             name: [self.add_variable_from_reference(w, name=name, initializer=self._slot_initializer(name))
                    for w in var_list]
@@ -143,7 +167,7 @@ class KerasOptimizer(keras.optimizers.Optimizer):
         i = self._get_variable_index(variable)
         slots = [self.slot_variables[name][i] for name in self.rule.slots]
         scalars = {name: keras.ops.cast(var, dtype) for name, var in self.scalar_variables.items()}
-        out = self.rule.update(
+        out = self.param_rules[i].update(
             keras.ops.convert_to_tensor(variable),
             keras.ops.cast(dense(gradient), dtype),
             *(keras.ops.convert_to_tensor(s) for s in slots),

@@ -5,18 +5,40 @@ A concrete optimizer is a frozen dataclass of its hyperparameters that names its
 single array. ``update`` uses arithmetic operators and the few functions of ``ops``
 (sqrt, maximum, abs, sign, and cond for a branch on ``t``), so the same lines run on numpy
 arrays here and on Keras tensors in :mod:`adamedu.keras`.
+
+Design notes
+------------
+- Weight decay is an *option* of every optimizer, not a separate transform: ``weight_decay=λ``
+  with PyTorch's meaning (coupled L2, λw joins the gradient) and ``decoupled_weight_decay=True``
+  for the decoupled form (w ← w·(1 − lr·λ) before the rule: PyTorch's flag on Adam/NAdam/RAdam,
+  and what Keras's ``weight_decay`` does on every optimizer). AdamW and Lion decay decoupled
+  only. The decay is applied inside ``update`` (by ``Optimizer.decay``), so ``update`` stays the
+  complete rule for one array and every engine (numpy, Keras, PyTorch, compiled) gets it by
+  calling ``update``. An optax-style chain of transforms would split the rule over several
+  objects that every engine would have to compose; the option keeps one call per array.
+- Per-parameter variation is a method, ``for_param(name) -> Optimizer``: the optimizer to use
+  for the parameter called ``name`` (its path, e.g. ``"dense0/b"``, or a Keras variable's
+  path). It returns ``self`` unless ``name`` matches a pattern of
+  ``exclude_from_weight_decay`` (regular expressions searched in the name, as Keras does),
+  then a copy with ``weight_decay=0``. Engines call ``opt.for_param(name).update(...)``. A
+  pattern that matches no parameter is an error (a typo would otherwise silently decay).
+- Options of PyTorch or Keras that adamedu does not take are refused by name with the
+  alternative (``refused``), never ignored.
+- Clipping is not an option: it acts on all gradients together (a global norm), so it lives
+  as pure functions in :mod:`adamedu.clipping`, applied to the gradients before ``step``.
 """
 
 import dataclasses
 import functools
 import math
+import re
 
 import numpy as np
 
 from .. import _tree
-from .._checks import NonFiniteError, all_finite, as_grad, as_param, check_finite, check_hyperparameter
+from .._checks import NonFiniteError, as_grad, as_param, check_finite, check_hyperparameter
 
-__all__ = ["Optimizer", "State", "hyper", "numpy_ops"]
+__all__ = ["Optimizer", "State", "hyper", "numpy_ops", "coupled_decay", "decoupled_decay", "param_name"]
 
 # Bytes per block of an in-place step. The rule's temporaries then stay in the L2 cache, and below the
 # 96-128 KiB from which glibc's malloc gives freed memory back to the system and takes it again for
@@ -38,6 +60,7 @@ class numpy_ops:  # noqa: N801 - used like a module: ops.sqrt(v)
     maximum = staticmethod(np.maximum)
     abs = staticmethod(np.abs)
     sign = staticmethod(np.sign)
+    sum = staticmethod(np.sum)  # over the whole array: only rules that declare elementwise = False use it
 
     @staticmethod
     def cond(pred, true_fn, false_fn):
@@ -50,11 +73,47 @@ class numpy_ops:  # noqa: N801 - used like a module: ops.sqrt(v)
 
 
 def hyper(default, allowed):
-    """A hyperparameter field; ``allowed`` is one of ``">= 0"``, ``"[0, 1)"``, ``"bool"``, ``"schedule"``.
+    """A hyperparameter field; ``allowed`` is one of ``">= 0"``, ``">= 1"``, ``"[0, 1)"``, ``"bool"``,
+    ``"schedule"``, ``"patterns"`` (a tuple of regular expressions).
 
     ``"schedule"`` (the learning rate) takes a number >= 0 or a function of the step t that returns one.
     """
     return dataclasses.field(default=default, metadata={"allowed": allowed})
+
+
+def coupled_decay(g, w, weight_decay):
+    """L2 regularization: the gradient of ½λ‖w‖² joins g (PyTorch's ``weight_decay``)."""
+    return g + weight_decay * w
+
+
+def decoupled_decay(w, lr, weight_decay):
+    """Decoupled decay (Loshchilov & Hutter): shrink w directly, outside the rule's scaling."""
+    return w * (1 - lr * weight_decay)
+
+
+def param_name(path):
+    """The name of the parameter at ``path`` that ``for_param`` gets: ``('dense0', 'b')`` -> ``'dense0/b'``."""
+    return "/".join(str(key) for key in path)
+
+
+def _surely_finite(arrays):
+    """True if the float arrays (the new w and slots of one step) hold no NaN or inf; False if they may.
+
+    One BLAS dot product per two arrays: a NaN or an inf in x or in y makes x·y NaN or infinite
+    (inf·0 is NaN), so the check costs no more passes than the step had before it checked its state.
+    As in all_finite, huge finite values can overflow the sum: False then only means "look closer".
+    """
+    for i in range(0, len(arrays), 2):
+        x = arrays[i]
+        y = arrays[i + 1] if i + 1 < len(arrays) else x
+        if not math.isfinite(float(np.vdot(x, y))):
+            return False
+    return True
+
+
+@functools.lru_cache(maxsize=256)
+def _without_decay(opt):
+    return dataclasses.replace(opt, weight_decay=0.0, exclude_from_weight_decay=())
 
 
 class State(dict):
@@ -80,6 +139,31 @@ def _short(value):
     return text.replace("\n", "\n    ")
 
 
+# Keywords of torch.optim and keras.optimizers that no adamedu optimizer takes under that name, with
+# what to write instead (a class adds its own in ``refused``).
+_CLIP = ("clip the gradients before the step with adamedu.clipping ({}), or pass it to "
+         "adamedu.keras.to_keras(opt, {}=...)")
+REFUSED = {
+    "learning_rate": "adamedu calls the learning rate lr",
+    "epsilon": "adamedu calls it eps",
+    "betas": "write beta1=..., beta2=...",
+    "beta_1": "adamedu calls it beta1", "beta_2": "adamedu calls it beta2",
+    "centered": "only ae.RMSprop(centered=True) centers its second moment (Graves 2013)",
+    "amsgrad": "use ae.AMSGrad(...) (with weight_decay=λ, decoupled_weight_decay=True for AdamW's decay)",
+    "nesterov": "only ae.Momentum has nesterov=True; ae.Nadam is Adam with Nesterov momentum",
+    "momentum_decay": "only ae.Nadam has momentum_decay",
+    "clipnorm": _CLIP.format("clip_by_norm(grads, max_norm)", "clipnorm"),
+    "clipvalue": _CLIP.format("clip_by_value(grads, max_value)", "clipvalue"),
+    "global_clipnorm": _CLIP.format("clip_by_global_norm(grads, max_norm)", "global_clipnorm"),
+    **{key: "a Keras option of the training loop: pass it to adamedu.keras.to_keras(opt, ...)"
+       for key in ("use_ema", "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor",
+                   "gradient_accumulation_steps")},
+    **{key: "a PyTorch implementation choice; adamedu has one implementation of each rule "
+            "(step(inplace=True) is its fast path)"
+       for key in ("foreach", "fused", "capturable", "differentiable")},
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class Optimizer:
     """Base class. Subclasses set ``slots`` and write ``update`` for one array.
@@ -90,12 +174,19 @@ class Optimizer:
 
     slots = ()
     scalars = {}
+    # keywords of PyTorch or Keras that this optimizer does not take, with what to write instead
+    refused = {}
+    # A rule that reduces over the whole array (LAMB's norms) says so: the in-place step then runs it on
+    # the whole array at once instead of on cache-sized blocks, and elementwise-only engines refuse it.
+    elementwise = True
 
     def __new__(cls, *args, **kwargs):
         allowed = [f.name for f in dataclasses.fields(cls)]
+        refused = {**REFUSED, **cls.refused}
         for key in kwargs:
             if key not in allowed:
-                raise TypeError(f"{cls.__name__} got an unknown keyword {key!r}; "
+                hint = f" ({key}={kwargs[key]!r}): {refused[key]}." if key in refused else ";"
+                raise TypeError(f"{cls.__name__} got an unknown keyword {key!r}{hint} "
                                 f"its hyperparameters are {', '.join(allowed)}")
         return super().__new__(cls)
 
@@ -107,7 +198,9 @@ class Optimizer:
     # -- the public API -------------------------------------------------------------------
     def init(self, params):
         """The state before the first step: ``t = 0`` and zeroed slots shaped like ``params``."""
-        leaves = [as_param(path, w) for path, w in _tree.flatten(params)]
+        flat = _tree.flatten(params)
+        leaves = [as_param(path, w) for path, w in flat]
+        self.check_exclusions([param_name(path) for path, _ in flat])
         state = State(t=0)
         for name in self.slots:
             state[name] = _tree.unflatten(params, [self.init_slot(name, w) for w in leaves])
@@ -124,9 +217,11 @@ class Optimizer:
         The parameters and their state must then be writeable, C-contiguous numpy arrays.
 
         Raises before changing anything if the inputs do not fit together or a gradient holds NaN
-        or infinity. If the parameters the step produces would not be finite (an overflow), the
-        pure step raises and changes nothing; the in-place step raises too, but the blocks it has
-        already written by then keep their new values.
+        or infinity. If the parameters or the state the step produces would not be finite (an
+        overflow, e.g. a finite gradient of 1e308 whose square is infinite), the pure step raises
+        NonFiniteError naming the parameter and the slot (``state.v['W']``) and changes nothing;
+        the in-place step raises too, but the blocks it has already written by then keep their
+        new values.
         """
         given_g = []
         _tree.same_structure(params, grads, leaves=given_g)
@@ -140,7 +235,12 @@ class Optimizer:
         t = state["t"] + 1
         lr = self.learning_rate(t)
         scalars = self.next_scalars(t, **{k: state[k] for k in self.scalars})
-        rule = functools.partial(self.update, t=t, lr=lr, **scalars)
+        if getattr(self, "exclude_from_weight_decay", ()):
+            names = [param_name(path) for path in paths]
+            self.check_exclusions(names)
+            rule = [functools.partial(self.for_param(n).update, t=t, lr=lr, **scalars) for n in names]
+        else:
+            rule = functools.partial(self.update, t=t, lr=lr, **scalars)
         # An overflow shows up as a non-finite result, which _check_new refuses with a clear message;
         # numpy's own warnings about it would only add noise.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -152,9 +252,9 @@ class Optimizer:
     def _step_pure(self, rule, params, paths, flat_w, flat_g, flat_slots, t, scalars):
         new_w, new_slots = [], [[] for _ in self.slots]
         for i, (w, g) in enumerate(zip(flat_w, flat_g, strict=True)):
-            out = rule(w, g, *(s[i] for s in flat_slots))
-            out = [np.asarray(x, dtype=w.dtype) for x in (out if self.slots else (out,))]
-            self._check_new(paths[i], w, out[0], t)
+            out = (rule[i] if isinstance(rule, list) else rule)(w, g, *(s[i] for s in flat_slots))
+            out = [np.asarray(x, dtype=w.dtype) for x in (out if flat_slots else (out,))]
+            self._check_new(paths[i], w, out, t)
             new_w.append(out[0])
             for acc, x in zip(new_slots, out[1:], strict=True):
                 acc.append(x)
@@ -175,33 +275,39 @@ class Optimizer:
                                      f"given, so {_tree.leaf_name(paths[i])} and its state must be writeable, "
                                      "C-contiguous numpy arrays; use the pure step (inplace=False) otherwise")
         for i, (w, g) in enumerate(zip(flat_w, flat_g, strict=True)):
+            rule_i = rule[i] if isinstance(rule, list) else rule
             w_flat, g_flat = w.reshape(-1), g.reshape(-1)  # views: writes go to the caller's arrays
             slots_flat = [s[i].reshape(-1) for s in flat_slots]
-            block = max(1, BLOCK_BYTES // w.itemsize)
+            block = max(1, BLOCK_BYTES // w.itemsize) if self.elementwise else max(1, w_flat.size)
             for lo in range(0, w_flat.size, block):
                 hi = lo + block
-                out = rule(w_flat[lo:hi], g_flat[lo:hi], *(s[lo:hi] for s in slots_flat))
-                out = out if self.slots else (out,)
-                self._check_new(paths[i], w_flat[lo:hi], out[0], t, block_of=(lo, w.shape))
+                out = rule_i(w_flat[lo:hi], g_flat[lo:hi], *(s[lo:hi] for s in slots_flat))
+                out = out if slots_flat else (out,)
+                if not _surely_finite(out):
+                    self._check_new(paths[i], w_flat[lo:hi], out, t, block_of=(lo, w.shape))
                 for target, x in zip((w_flat, *slots_flat), out, strict=True):
                     target[lo:hi] = x
         state["t"] = t
         state.update(scalars)
         return params, state
 
-    def _check_new(self, path, w, new_w, t, block_of=None):
-        """Refuse a step whose result is not finite, saying whether the input or the step was at fault.
+    def _check_new(self, path, w, out, t, block_of=None):
+        """Refuse a step whose result (``out``: the new w, then the new slots) is not finite, saying
+        whether the input or the step was at fault, and which parameter and which slot overflowed.
 
-        ``block_of=(offset, shape)``: ``w`` and ``new_w`` are a block of the array (see check_finite).
+        ``block_of=(offset, shape)``: ``w`` and ``out`` are a block of the array (see check_finite).
         """
-        if all_finite(new_w):
+        if _surely_finite(out):
             return
-        where = _tree.leaf_name(path)
-        check_finite(where, w, "parameters", block_of)  # NaN or inf already in the parameters we were given
-        try:
-            check_finite(where, new_w, "parameters", block_of)
-        except NonFiniteError as err:
-            raise NonFiniteError(f"{type(self).__name__} step {t} would overflow: {err}") from None
+        check_finite(_tree.leaf_name(path), w, "parameters", block_of)  # NaN or inf already in the given parameters
+        # the state first: an infinite v makes w NaN, and the cause is the slot that overflowed
+        named = list(zip(("params", *(f"state.{s}" for s in self.slots)), out, strict=False))
+        for what, x in named[1:] + named[:1]:
+            try:
+                check_finite(_tree.leaf_name(path, what), x, "parameters" if what == "params" else "the state",
+                             block_of)
+            except NonFiniteError as err:
+                raise NonFiniteError(f"{type(self).__name__} step {t} would overflow: {err}") from None
 
     def learning_rate(self, t):
         """The learning rate of step ``t``: ``lr`` itself, or ``lr(t)`` when ``lr`` is a schedule."""
@@ -214,6 +320,43 @@ class Optimizer:
                             f"{err}. A schedule takes the step t (counting from 1) and returns the learning "
                             "rate") from err
         return check_hyperparameter(type(self).__name__, f"lr({t})", lr, ">= 0")
+
+    # -- weight decay and per-parameter options ------------------------------------------------
+    def decay(self, w, g, lr):
+        """``(w, g)`` after ``maximize`` and weight decay, PyTorch's order: -g first, then the decay.
+
+        Coupled (L2): λw joins the gradient, so the rule scales it like g. Decoupled: w shrinks
+        by the factor 1 − lr·λ before the rule, outside its scaling.
+        """
+        if self.maximize:
+            g = -g
+        if self.weight_decay == 0:
+            return w, g
+        if self.decoupled_weight_decay:
+            return decoupled_decay(w, lr, self.weight_decay), g
+        return w, coupled_decay(g, w, self.weight_decay)
+
+    def for_param(self, name):
+        """The optimizer for the parameter called ``name`` (a path such as ``'dense0/b'``).
+
+        ``self``, or a copy without weight decay when ``name`` matches a pattern of
+        ``exclude_from_weight_decay`` (``re.search``, as Keras matches variable names).
+        """
+        patterns = getattr(self, "exclude_from_weight_decay", ())
+        if patterns and any(re.search(p, name) for p in patterns):
+            return _without_decay(self)
+        return self
+
+    def check_exclusions(self, names):
+        """Refuse a pattern of ``exclude_from_weight_decay`` that matches none of the parameter ``names``."""
+        patterns = getattr(self, "exclude_from_weight_decay", ())
+        unmatched = [p for p in patterns if not any(re.search(p, n) for n in names)]
+        if unmatched:
+            shown = ", ".join(repr(n) for n in names[:12]) + (", ..." if len(names) > 12 else "")
+            shown = "" if names == [""] else shown
+            raise ValueError(f"{type(self).__name__}: exclude_from_weight_decay pattern(s) "
+                             f"{', '.join(map(repr, unmatched))} match no parameter; the parameters are named "
+                             f"{shown or '(a single array has no name: use a dict of arrays)'}")
 
     # -- what subclasses provide -----------------------------------------------------------
     def init_slot(self, name, w):

@@ -17,7 +17,9 @@ class AdaMax(Optimizer):
         u_t &= \max(\beta_2 u_{t-1},\ |g_t| + \epsilon) \\
         w_t &= w_{t-1} - \frac{\alpha}{1 - \beta_1^t}\, m_t / u_t
 
-    ``u`` needs no bias correction; ε keeps it away from zero. Equals ``torch.optim.Adamax``.
+    ``u`` needs no bias correction; ε keeps it away from zero. Equals ``torch.optim.Adamax()``.
+    Keras adds ε outside the maximum, uₜ = max(β2 uₜ₋₁, |gₜ|) and a step m/(uₜ + ε):
+    ``AdaMax(lr=0.001, eps=1e-7, eps_in_max=False)`` equals ``keras.optimizers.Adamax()``.
     """
 
     lr: float = hyper(0.002, "schedule")
@@ -25,13 +27,22 @@ class AdaMax(Optimizer):
     beta1: float = hyper(0.9, "[0, 1)")
     beta2: float = hyper(0.999, "[0, 1)")
     eps: float = hyper(1e-8, ">= 0")
+    eps_in_max: bool = hyper(True, "bool")
+    weight_decay: float = hyper(0.0, ">= 0")
+    decoupled_weight_decay: bool = hyper(False, "bool")
+    exclude_from_weight_decay: tuple = hyper((), "patterns")
+    maximize: bool = hyper(False, "bool")
 
     slots = ("m", "u")
 
     def update(self, w, g, m, u, *, t, lr, ops=numpy_ops):
+        w, g = self.decay(w, g, lr)
         m = self.beta1 * m + (1 - self.beta1) * g
-        u = ops.maximum(self.beta2 * u, ops.abs(g) + self.eps)
-        return w - lr / (1 - self.beta1**t) * m / u, m, u
+        if self.eps_in_max:  # PyTorch and the paper's Algorithm 2 (plus ε)
+            u = ops.maximum(self.beta2 * u, ops.abs(g) + self.eps)
+            return w - lr / (1 - self.beta1**t) * m / u, m, u
+        u = ops.maximum(self.beta2 * u, ops.abs(g))  # Keras: ε added to u in the step only
+        return w - lr / (1 - self.beta1**t) * m / (u + self.eps), m, u
 
 
 @dataclass(frozen=True)
@@ -49,7 +60,9 @@ class Nadam(Optimizer):
               \Bigl(\sqrt{v_t / (1 - \beta_2^t)} + \epsilon\Bigr)
 
     ψ is ``momentum_decay``. The product of the μ's is kept in the state as ``mu_product``.
-    Equals ``torch.optim.NAdam(momentum_decay=ψ)``.
+    Equals ``torch.optim.NAdam(momentum_decay=ψ)``, with ``weight_decay`` and
+    ``decoupled_weight_decay`` too. Keras's Nadam uses μₜ = β1(1 − ½·0.96ᵗ), that is ψ = 1:
+    ``Nadam(lr=0.001, eps=1e-7, momentum_decay=1.0)`` equals ``keras.optimizers.Nadam()``.
     """
 
     lr: float = hyper(0.002, "schedule")
@@ -58,6 +71,10 @@ class Nadam(Optimizer):
     beta2: float = hyper(0.999, "[0, 1)")
     eps: float = hyper(1e-8, ">= 0")
     momentum_decay: float = hyper(0.004, ">= 0")
+    weight_decay: float = hyper(0.0, ">= 0")
+    decoupled_weight_decay: bool = hyper(False, "bool")
+    exclude_from_weight_decay: tuple = hyper((), "patterns")
+    maximize: bool = hyper(False, "bool")
 
     slots = ("m", "v")
     scalars = {"mu_product": 1.0}
@@ -70,6 +87,7 @@ class Nadam(Optimizer):
         return {"mu_product": mu_product * self.mu(t)}
 
     def update(self, w, g, m, v, *, t, lr, mu_product, ops=numpy_ops):
+        w, g = self.decay(w, g, lr)
         beta1, beta2 = self.beta1, self.beta2
         mu, mu_next = self.mu(t), self.mu(t + 1)
         m = beta1 * m + (1 - beta1) * g
@@ -92,7 +110,8 @@ class RAdam(Optimizer):
 
     While ρₜ ≤ 5 the variance of the adaptive learning rate is unbounded, and the step is
     momentum SGD, w ← w − α m̂ₜ. After that it is w ← w − α rₜ m̂ₜ √(1−β2ᵗ) / (√vₜ + ε).
-    Equals ``torch.optim.RAdam`` (which adds ε to √vₜ as here; the paper has no ε).
+    Equals ``torch.optim.RAdam`` (which adds ε to √vₜ as here; the paper has no ε), with
+    ``weight_decay`` and ``decoupled_weight_decay`` too. Keras has no RAdam.
     """
 
     lr: float = hyper(0.001, "schedule")
@@ -100,6 +119,10 @@ class RAdam(Optimizer):
     beta1: float = hyper(0.9, "[0, 1)")
     beta2: float = hyper(0.999, "[0, 1)")
     eps: float = hyper(1e-8, ">= 0")
+    weight_decay: float = hyper(0.0, ">= 0")
+    decoupled_weight_decay: bool = hyper(False, "bool")
+    exclude_from_weight_decay: tuple = hyper((), "patterns")
+    maximize: bool = hyper(False, "bool")
 
     slots = ("m", "v")
 
@@ -109,6 +132,7 @@ class RAdam(Optimizer):
         return rho_inf - 2 * t * self.beta2**t / (1 - self.beta2**t), rho_inf
 
     def update(self, w, g, m, v, *, t, lr, ops=numpy_ops):
+        w, g = self.decay(w, g, lr)
         beta1, beta2 = self.beta1, self.beta2
         m = beta1 * m + (1 - beta1) * g
         v = beta2 * v + (1 - beta2) * g * g
@@ -137,7 +161,9 @@ class Lion(Optimizer):
         w_t &= w_{t-1} - \alpha\,\bigl(\operatorname{sign}(c_t) + \lambda w_{t-1}\bigr) \\
         m_t &= \beta_2 m_{t-1} + (1 - \beta_2)\, g_t
 
-    Every coordinate moves by exactly α (plus decay). Equals ``keras.optimizers.Lion``.
+    Every coordinate moves by exactly α (plus decay); the decay λ is decoupled, as in the paper
+    and in Keras. ``Lion(lr=1e-3)`` equals ``keras.optimizers.Lion()`` (Keras's default learning rate
+    is 1e-3, ours the paper's suggestion 1e-4). PyTorch has no Lion.
     """
 
     lr: float = hyper(1e-4, "schedule")
@@ -145,11 +171,18 @@ class Lion(Optimizer):
     beta1: float = hyper(0.9, "[0, 1)")
     beta2: float = hyper(0.99, "[0, 1)")
     weight_decay: float = hyper(0.0, ">= 0")
+    exclude_from_weight_decay: tuple = hyper((), "patterns")
+    maximize: bool = hyper(False, "bool")
+
+    decoupled_weight_decay = True  # always, as in the paper
+    refused = {"decoupled_weight_decay": "Lion's decay is always decoupled (w ← w·(1 − lr·λ) − lr·sign(c))",
+               "eps": "Lion divides by nothing, so it has no eps"}
 
     slots = ("m",)
 
     def update(self, w, g, m, *, t, lr, ops=numpy_ops):
+        w, g = self.decay(w, g, lr)  # w·(1 − lr·λ), and maximize
         c = self.beta1 * m + (1 - self.beta1) * g
-        w = w * (1 - lr * self.weight_decay) - lr * ops.sign(c)
+        w = w - lr * ops.sign(c)
         m = self.beta2 * m + (1 - self.beta2) * g
         return w, m

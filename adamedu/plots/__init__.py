@@ -21,10 +21,27 @@ The book's web pages have a light and a dark mode. A figure with a transparent b
 text, ticks and contour lines, which vanish on a dark page; a figure on white reads the same in both modes
 (the dark theme at most dims it). So every figure made here is drawn under :data:`STYLE` (white, opaque,
 black ink), and :func:`style` / :func:`use_style` give a chapter the same settings for its own figures.
+
+Readable by every reader
+------------------------
+- Colours: the optimizers' lines take :data:`PALETTE`, the colours of Okabe & Ito's colour-blind-safe set
+  (https://jfly.uni-koeln.de/color/) that keep the 3:1 contrast on white that WCAG 2.1 asks of graphics
+  (1.4.11); its orange, sky blue and yellow do not, and are left out. Grey for text and reference lines is
+  :data:`GREY`, 7:1 on white (matplotlib's "gray" is 3.95:1, under the 4.5:1 asked of text).
+- Colour is never the only cue: line ``i`` also has its own line style (:data:`LINESTYLES`) and marker
+  (:data:`MARKERS`), so the legend can be read in grey print or by a reader who cannot tell the colours apart.
+  :data:`STYLE` puts colours and line styles into the colour cycle, so a chapter's own ``ax.plot`` gets
+  them too ("C0", "C1", ... are the palette).
+- Fonts: a figure six inches wide is shown about 350 pixels wide on a phone, so text is drawn at 14 points
+  (ticks 13) instead of matplotlib's 10: tick labels stay about 8 pixels high there instead of 5.
+- Animations: :func:`jshtml` gives the player a description (``description=``, else one made from the
+  animation), labels its slider and scales it down to the width of a phone.
 """
 
+import html as html_text
 import math
 import numbers
+import re
 import tempfile
 import warnings
 from collections.abc import Mapping
@@ -35,6 +52,7 @@ from pathlib import Path
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib import cycler
 from matplotlib.animation import FuncAnimation, HTMLWriter
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
@@ -42,9 +60,27 @@ from matplotlib.colors import BoundaryNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter
 
-__all__ = ["STYLE", "style", "use_style", "contour", "loss_curves", "animate", "jshtml", "to_html"]
+__all__ = ["STYLE", "PALETTE", "LINESTYLES", "MARKERS", "GREY", "style", "use_style", "contour", "loss_curves",
+           "animate", "jshtml", "to_html"]
+
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#000000")
+"""Line colours: Okabe-Ito blue, vermillion, bluish green, reddish purple and black (>= 3:1 on white)."""
+LINESTYLES = ("-", "--", "-.", ":", (0, (6, 1.5, 1.5, 1.5, 1.5, 1.5)), (0, (8, 3)), (0, (1, 3)), (0, (4, 1, 1, 1)))
+"""Line ``i`` is drawn with ``LINESTYLES[i % 8]``: solid, dashed, dash-dot, dotted, then four more patterns."""
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+"""Line ``i`` marks its points with ``MARKERS[i % 8]``."""
+GREY = "#595959"
+"""Grey for annotations and reference lines: 7.0:1 on white (text needs 4.5:1)."""
 
 STYLE = {
+    "axes.prop_cycle": cycler(color=list(PALETTE)) + cycler(linestyle=list(LINESTYLES[: len(PALETTE)])),
+    "font.size": 14,
+    "axes.titlesize": 14,
+    "axes.labelsize": 14,
+    "xtick.labelsize": 13,
+    "ytick.labelsize": 13,
+    "legend.fontsize": 12,
+    "lines.linewidth": 2.0,
     "figure.facecolor": "white",
     "axes.facecolor": "white",
     "savefig.facecolor": "white",
@@ -262,15 +298,16 @@ def _draw_minimum(ax, minimum, window, caller):
 
 
 def _draw_path(ax, run, i, window):
-    color = _color(i)
+    color, linestyle, marker = _color(i), _linestyle(i), _marker(i)
     points, left_at = _clip_path(run.path, window)
     # A white band under the line makes it stand out on any colour of the map. (A collection, not a path
     # effect: under a path effect every dot would be drawn on its own, slowing animations tenfold.)
     halo = ax.add_collection(LineCollection([points], colors="white", linewidths=4, alpha=0.9, zorder=2.9),
                              autolim=False)
     dots = len(points) <= _DOTS_UP_TO  # a dot per iterate shows the step lengths, unless they would merge
-    (line,) = ax.plot(points[:, 0], points[:, 1], color=color, linewidth=1.8, label=run.label, zorder=3,
-                      marker="o" if dots else None, markersize=3, markeredgecolor="white", markeredgewidth=0.4)
+    (line,) = ax.plot(points[:, 0], points[:, 1], color=color, linestyle=linestyle, linewidth=1.8, label=run.label,
+                      zorder=3, marker=marker if dots else None, markersize=4, markeredgecolor="white",
+                      markeredgewidth=0.4)
     ax.scatter(*run.path[0], s=50, facecolors="white", edgecolors=color, linewidths=1.8, zorder=4)
     end = ax.scatter(points[-1:, 0], points[-1:, 1], s=40, color=color, edgecolors="white", linewidths=0.8, zorder=4)
     note = None
@@ -287,7 +324,7 @@ def _annotate_end(ax, text, xy, window, color):
     toward = (center - xy) / (np.ptp(window, axis=1) + 1e-300)
     direction = toward / (np.hypot(*toward) or 1.0)
     return ax.annotate(text, xy=xy, xytext=40 * direction, textcoords="offset points", ha="center", va="center",
-                       fontsize="small", color=color, zorder=6,
+                       fontsize="small", color="black", zorder=6,  # text needs 4.5:1: the line colours have 3:1
                        bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": color, "alpha": 0.9},
                        arrowprops={"arrowstyle": "->", "color": color})
 
@@ -410,7 +447,8 @@ def loss_curves(traces, ax=None, log=True, *, offset=0.0, floor=None, title=None
         ax = _new_axes(ax, figsize)
         for i, (run, y) in enumerate(zip(runs, shown, strict=True)):
             label = run.label if run.diverged_at is None else f"{run.label} (diverged at step {run.diverged_at})"
-            ax.plot(np.arange(len(y)), y, color=_color(i), linewidth=1.6, label=label)
+            ax.plot(np.arange(len(y)), y, color=_color(i), linestyle=_linestyle(i), linewidth=1.8, label=label,
+                    marker=_marker(i), markevery=_markevery(len(y), i), markersize=6)
             finite = np.flatnonzero(np.isfinite(y))
             if run.diverged_at is not None and len(finite):
                 ax.scatter(finite[-1], y[finite[-1]], marker="X", s=70, color=_color(i), edgecolors="white",
@@ -475,7 +513,16 @@ def animate(problem_or_f, traces, interval=100, frames=None, *, figsize=(5.5, 4.
     anim.steps = steps  # the step each frame shows, for a caption or a test
     anim.ax = ax  # where a chapter can add to the picture (drawn in every frame) before it is rendered
     anim.frame_interval = interval  # for jshtml's frame rate
+    anim.description = _describe_animation(title, [d.line.get_label() for d in drawn], steps)
     return anim
+
+
+def _describe_animation(title, labels, steps):
+    """What the player shows, for a screen reader (jshtml's default description)."""
+    what = f" of {title}" if title else ""
+    paths = ", ".join(labels) if labels else "the optimizer"
+    return (f"Animation: contours of the loss{what} with the path of {paths} drawn step by step, "
+            f"from step {steps[0]} to step {steps[-1]} in {len(steps)} frames.")
 
 
 def _freeze_background(fig, ax, moving):
@@ -522,7 +569,7 @@ def _frame_steps(last_step, frames):
     return [int(k) for k in np.linspace(0, last_step, frames).round()]
 
 
-def jshtml(anim, fps=None, default_mode="once", *, frame_format="jpeg", quality=80):
+def jshtml(anim, fps=None, default_mode="once", *, frame_format="jpeg", quality=80, description=None):
     """The animation as HTML that plays in a browser on its own: frames embedded as images, JavaScript controls.
 
     What ``anim.to_jshtml()`` makes, with two changes for the book's web pages:
@@ -530,7 +577,10 @@ def jshtml(anim, fps=None, default_mode="once", *, frame_format="jpeg", quality=
     - frames are JPEG (``quality`` 0-100) by default: half the size of PNG for contour plots, at no loss
       visible at their size (``frame_format="png"`` for exact pixels);
     - the control buttons show Unicode symbols instead of icons fetched from the Font Awesome CDN, so the
-      player works offline and on a page that loads nothing from elsewhere.
+      player works offline and on a page that loads nothing from elsewhere;
+    - for screen readers, the picture has ``description`` as its alt text (default: ``anim.description``,
+      which :func:`animate` writes from the title, the paths' labels and the steps shown) and the frame slider
+      a label; and the player shrinks to the width of a phone instead of keeping matplotlib's fixed widths.
 
     ``fps`` defaults to the animation's own pace; ``default_mode`` is "once", "loop" or "reflect".
     """
@@ -553,7 +603,37 @@ def jshtml(anim, fps=None, default_mode="once", *, frame_format="jpeg", quality=
     html = html.replace(_FONT_AWESOME_LINK, "")
     for icon, symbol in _BUTTON_SYMBOLS.items():
         html = html.replace(f'<i class="fa {icon}"></i>', symbol)
-    return html
+    return _accessible_player(html, description if description is not None else getattr(anim, "description", ""))
+
+
+def _accessible_player(html, description):
+    """matplotlib's player with alt text on the picture, a label on the slider, and widths that fit a phone."""
+    if not isinstance(description, str) or not description.strip():
+        raise ValueError(f"jshtml: description must be a non-empty text saying what the animation shows, "
+                         f"got {description!r}")
+    alt = html_text.escape(description.strip(), quote=True)
+    html, images = re.subn(r'<img id="(_anim_img\w+)">', rf'<img id="\1" alt="{alt}">', html)
+    html, sliders = re.subn(r'(<input id="_anim_slider\w+" type="range")',
+                            r'\1 aria-label="Frame of the animation"', html)
+    # the player: one group of controls, with an id for the page's "Skip to the animation" link (book/_static)
+    player_id = re.search(r'<img id="_anim_img(\w+)"', html)
+    html, players = re.subn(r'<div class="animation">',
+                            f'<div class="animation" id="animation-{player_id.group(1) if player_id else ""}" '
+                            f'role="group" aria-label="Animation player">', html)
+    if images != 1 or sliders != 1 or players != 1:  # matplotlib changed its template: say so, ship no bad player
+        raise RuntimeError(f"jshtml: matplotlib's player template changed ({images} picture(s), {sliders} "
+                           f"slider(s), {players} player(s) found); adamedu.plots._accessible_player needs updating")
+    return html + _PLAYER_STYLE
+
+
+# After matplotlib's own <style> (which fixes the slider at 374 px): the player never gets wider than its column.
+_PLAYER_STYLE = """<style>
+.animation { max-width: 100%; }
+.animation img { max-width: 100%; height: auto; }
+input[type=range].anim-slider { width: 100%; max-width: 374px; }
+.anim-buttons button { min-height: 24px; }
+</style>
+"""
 
 
 def to_html(anim, fps=None, default_mode="once", **kwargs):
@@ -651,9 +731,23 @@ def _new_axes(ax, figsize):
 
 
 def _color(i):
-    """The i-th colour of the colour cycle (matplotlib's default: tab10, distinguishable for most eyes)."""
-    colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
-    return colors[i % len(colors)]
+    """The i-th line's colour (:data:`PALETTE`, whatever the colour cycle of the moment)."""
+    return PALETTE[i % len(PALETTE)]
+
+
+def _linestyle(i):
+    return LINESTYLES[i % len(LINESTYLES)]
+
+
+def _marker(i):
+    return MARKERS[i % len(MARKERS)]
+
+
+def _markevery(n, i, marks=8):
+    """About ``marks`` markers along a line of n points, shifted per line so that curves lying on top of each
+    other still show each one's markers."""
+    every = max(1, n // marks)
+    return (min(n - 1, (i * every) // 3), every) if n else None
 
 
 def _count(value, name, minimum, caller):
