@@ -48,6 +48,15 @@ from .training import Divergence, History, evaluate, fit, predict, predict_class
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name):
+    # adamedu.compiled is imported on first use, so that `import adamedu` never imports numba
+    if name == "compiled":
+        from .engines.compiled import compiled
+
+        return compiled
+    raise AttributeError(f"module 'adamedu' has no attribute {name!r}")
+
 __all__ = [
     "GradientDescent", "Momentum", "AdaGrad", "RMSprop", "Adam", "AdamW", "AMSGrad", "AdaMax", "Nadam",
     "RAdam", "Lion", "Optimizer", "State", "NonFiniteError",
@@ -55,6 +64,8 @@ __all__ = [
     "global_norm", "clip_by_global_norm", "clip_by_norm", "clip_by_value",
     # the family's ancestors (Rprop, Adadelta) and later members (Yogi, AdaBelief, LAMB)
     "Rprop", "Adadelta", "Yogi", "AdaBelief", "Lamb",
+    # the compiled engine (needs numba: pip install adamedu[fast])
+    "compiled",
     # objective functions with analytic gradients, and the loop that runs an optimizer on them
     "Problem", "Quadratic", "ravine", "Rosenbrock", "Saddle", "Noisy", "ReddiOnline", "LinearRegression",
     "LogisticRegression", "SoftmaxRegression", "minimize", "race", "Trace",
