@@ -2,8 +2,8 @@
 
     python3 tasks.py book    build the website into _build/html  (executes every chapter)
     python3 tasks.py test    run every test: lint, unit, property, reference, notebooks, the -W book build
-    python3 tasks.py bench   time adamedu against Keras and PyTorch, execute every notebook; write
-                             book/_benchmark_results.md
+    python3 tasks.py bench   time adamedu against Keras and PyTorch (each contender in a process of its
+                             own), execute every notebook; write book/_benchmark_results.md
     python3 tasks.py student [FOLDER]
                              for a student: install what the chapters need (adamedu[student]: Keras,
                              matplotlib, scikit-learn, JupyterLab) and open FOLDER (the student edition) in
@@ -145,10 +145,12 @@ def test(*args):
 def bench(*args):
     """Time adamedu against Keras and PyTorch, and the notebooks; write book/_benchmark_results.md.
 
-    Extra arguments go to `python -m adamedu.benchmark` (e.g. --quick, --out FILE, --skip notebooks).
+    Extra arguments go to adamedu/benchmark.py (e.g. --quick, --out FILE, --skip notebooks, --threads 1). It is
+    run as a file, not with -m, so that its driver process imports no numerical library (only its workers do).
+    No ONE_THREAD here: each library runs with its own default number of threads, as a user would run it.
     """
     setup("test")
-    run(PYTHON, "-m", "adamedu.benchmark", *args)
+    run(PYTHON, ROOT / "adamedu" / "benchmark.py", *args)
 
 
 def student(folder=".", *args):
