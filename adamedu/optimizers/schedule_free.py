@@ -31,9 +31,15 @@ class ScheduleFreeAdamW(Optimizer):
     ``warmup_steps=W`` multiplies the rate by min(t/W, 1). The averaging weight is 1/t, Keras's
     choice; the authors' PyTorch code weighs z_t by α_t² instead, which differs during warm-up.
     Weight decay is decoupled, applied to y before the step with the un-warmed rate, as Keras does
-    (``weight_decay=λ``; the authors' code adds λy to the gradient instead). Equals
-    ``keras.optimizers.ScheduleFreeAdamW(learning_rate=lr, beta_1, beta_2, epsilon=eps,
-    warmup_steps, weight_decay)`` (tested in float64, every step, z and v too).
+    (``weight_decay=λ``; the authors' code adds λy to the gradient instead).
+
+    Equals ``keras.optimizers.ScheduleFreeAdamW(learning_rate=lr, beta_1, beta_2, epsilon=eps,
+    warmup_steps, weight_decay)`` with its β's and ε rounded to float32 as Keras casts them (tested
+    in float64, every step, z and v too), with one caveat: Keras 3.15.1 keeps ``momentum.value``
+    to recover x from the old z, and on the TensorFlow backend that value is the live variable,
+    read after z has moved; Keras then recovers x from the new z, which is neither the paper's
+    algorithm nor what its code computes with immutable values. The tests run Keras's code with
+    that read taken as a copy (its intent), and pin the shipped behaviour as a known difference.
     """
 
     lr: float = hyper(0.0025, "schedule")
