@@ -171,7 +171,8 @@ def test_zeroed_z_is_set_on_the_first_step():
     opt = ae.ScheduleFreeAdamW(lr=0.01)
     w = np.array([1.0, -2.0, 3.0])
     a, state = w, opt.init(w)
-    b, zeroed = w, ae.State(t=0, z=np.zeros(3), v=np.zeros(3))
+    assert not state.z.any()  # every slot starts at zero; step 1 sets z to w
+    b, zeroed = w, ae.State(t=0, z=np.full(3, 7.0), v=np.zeros(3))  # whatever z holds before step 1
     for g in grads_of(w, 4, seed=2)[:, :3]:
         a, state = opt.step(a, g, state)
         b, zeroed = opt.step(b, g, zeroed)
@@ -211,8 +212,8 @@ def test_through_to_keras_equals_keras():
 
 
 @pytest.mark.parametrize(("kwargs", "words"), [
-    (dict(beta1=0.0), "ScheduleFreeAdamW: beta1 must be in (0, 1), got 0.0"),
-    (dict(beta1=1.0), "ScheduleFreeAdamW: beta1 must be a number in [0, 1), got 1.0"),
+    (dict(beta1=0.0), "ScheduleFreeAdamW: beta1 must be a number in (0, 1), got 0.0"),
+    (dict(beta1=1.0), "ScheduleFreeAdamW: beta1 must be a number in (0, 1), got 1.0"),
     (dict(warmup_steps=2.5), "ScheduleFreeAdamW: warmup_steps must be a whole number >= 0, got 2.5"),
     (dict(warmup_steps=-1), "ScheduleFreeAdamW: warmup_steps must be a finite number >= 0, got -1"),
     (dict(lr=-0.1), "ScheduleFreeAdamW: lr must be a finite number >= 0"),

@@ -25,8 +25,10 @@ class ScheduleFreeAdamW(Optimizer):
     The parameters are y (the point the next gradient is taken at, as in Keras: the model's
     variables hold y during training). The state keeps z and v; x is not stored but recovered,
     x = (y − (1 − β₁) z)/β₁, by :meth:`averaged`, the point to evaluate (and to keep) at the end.
-    z starts at the initial parameters (it is set to w on step 1, so engines that create
-    zeroed slots get it right too). β₁ plays momentum's role: y leans on the average x.
+    z starts at the initial parameters: its slot starts at zero, as every slot does (so that every
+    engine creates it alike), and step 1 sets it to w, as the authors' code creates z at the first
+    step. β₁ plays momentum's role: y leans on the average x (β₁ = 0 is refused, x could not be
+    recovered).
 
     ``warmup_steps=W`` multiplies the rate by min(t/W, 1). The averaging weight is 1/t, Keras's
     choice; the authors' PyTorch code weighs z_t by α_t² instead, which differs during warm-up.
@@ -44,10 +46,10 @@ class ScheduleFreeAdamW(Optimizer):
 
     lr: float = hyper(0.0025, "schedule")
     _: KW_ONLY
-    beta1: float = hyper(0.9, "[0, 1)")
+    beta1: float = hyper(0.9, "(0, 1)")  # not 0: x is recovered from y and z by dividing by beta1
     beta2: float = hyper(0.999, "[0, 1)")
     eps: float = hyper(1e-8, ">= 0")
-    warmup_steps: int = hyper(0, ">= 0")
+    warmup_steps: float = hyper(0.0, ">= 0")  # a whole number, kept as a float as every hyperparameter
     weight_decay: float = hyper(0.0, ">= 0")
     exclude_from_weight_decay: tuple = hyper((), "patterns")
     maximize: bool = hyper(False, "bool")
@@ -59,15 +61,8 @@ class ScheduleFreeAdamW(Optimizer):
 
     def __post_init__(self):
         super().__post_init__()
-        if self.beta1 == 0:
-            raise ValueError("ScheduleFreeAdamW: beta1 must be in (0, 1), got 0.0: the average x is recovered "
-                             "from y and z by dividing by beta1")
         if self.warmup_steps != int(self.warmup_steps):
             raise ValueError(f"ScheduleFreeAdamW: warmup_steps must be a whole number >= 0, got {self.warmup_steps!r}")
-        object.__setattr__(self, "warmup_steps", int(self.warmup_steps))
-
-    def init_slot(self, name, w):
-        return w.copy() if name == "z" else super().init_slot(name, w)
 
     def update(self, w, g, z, v, *, t, lr, ops=numpy_ops):
         beta1, beta2 = self.beta1, self.beta2
