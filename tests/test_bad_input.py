@@ -208,7 +208,8 @@ def test_edge_values_that_are_allowed(cls):
     opt = cls(**{name: edges[kind] for name, kind in kinds.items()})
     assert all(getattr(opt, name) == edges[kind] for name, kind in kinds.items())
     # numpy numbers and ints are numbers too; np.bool_ is a bool
-    numpyish = {"lr": np.float32(0.5), "beta": np.float64(0.5), "beta_open": np.float64(0.5), "nonneg": 1, "ge1": 2, "bool": np.bool_(False),
+    numpyish = {"lr": np.float32(0.5), "beta": np.float64(0.5), "beta_open": np.float64(0.5),
+                "nonneg": 1, "ge1": 2, "bool": np.bool_(False),
                 "patterns": ["b"]}
     opt = cls(**{name: numpyish[kind] for name, kind in kinds.items()})
     for name, kind in kinds.items():

@@ -87,7 +87,8 @@ CASES = [  # adamedu keywords, Keras keywords
     (dict(lr=2.0**-5, beta1=0.5, beta2=1 - 2.0**-7, eps=2.0**-20),
      dict(learning_rate=2.0**-5, beta_1=0.5, beta_2=1 - 2.0**-7, epsilon=2.0**-20)),
     (dict(lr=0.0625, warmup_steps=7, **DEFAULTS), dict(learning_rate=0.0625, warmup_steps=7)),
-    (dict(lr=0.125, weight_decay=0.25, warmup_steps=3, **DEFAULTS), dict(learning_rate=0.125, weight_decay=0.25, warmup_steps=3)),
+    (dict(lr=0.125, weight_decay=0.25, warmup_steps=3, **DEFAULTS),
+     dict(learning_rate=0.125, weight_decay=0.25, warmup_steps=3)),
 ]
 
 
@@ -110,7 +111,7 @@ def test_shipped_keras_on_tensorflow_reads_z_after_its_update():
     lr, b1, b2, eps = 2.0**-7, DEFAULTS["beta1"], DEFAULTS["beta2"], DEFAULTS["eps"]
     shipped = keras_run(w0, grads, snapshot=False, learning_rate=lr)
     y, z, v = w0.copy(), w0.copy(), np.zeros(4)
-    for t, (g, (ky, kz, kv)) in enumerate(zip(grads, shipped, strict=True), 1):
+    for t, (g, (ky, kz, _)) in enumerate(zip(grads, shipped, strict=True), 1):
         v = b2 * v + (1 - b2) * g * g
         z = z - lr * g / (np.sqrt(v / (1 - b2**t)) + eps)
         x = (y - (1 - b1) * z) / b1  # the new z: the aliased read
