@@ -5,8 +5,10 @@ from .adam import Adam, AdamW, AMSGrad
 from .adaptive import AdaGrad, RMSprop
 from .ancestors import Adadelta, Rprop
 from .recent import AdaBelief, Lamb, Yogi
+from .schedule_free import ScheduleFreeAdamW
 from .sgd import GradientDescent, Momentum
 from .variants import AdaMax, Lion, Nadam, RAdam
 
 __all__ = ["Optimizer", "State", "GradientDescent", "Momentum", "AdaGrad", "RMSprop", "Adam", "AdamW",
-           "AMSGrad", "AdaMax", "Nadam", "RAdam", "Lion", "Rprop", "Adadelta", "Yogi", "AdaBelief", "Lamb"]
+           "AMSGrad", "AdaMax", "Nadam", "RAdam", "Lion", "Rprop", "Adadelta", "Yogi", "AdaBelief", "Lamb",
+           "ScheduleFreeAdamW"]
