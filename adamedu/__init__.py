@@ -20,17 +20,23 @@ from .optimizers import (
     AdaMax,
     AdamW,
     AMSGrad,
+    FullMatrixAdaGrad,
     GradientDescent,
     Lamb,
     Lion,
     Momentum,
+    Muon,
     Nadam,
     Optimizer,
+    Partition,
     RAdam,
     RMSprop,
     Rprop,
+    Shampoo,
     State,
     Yogi,
+    muon_with_adamw,
+    newton_schulz,
 )
 from .problems import (
     LinearRegression,
@@ -64,6 +70,8 @@ __all__ = [
     "global_norm", "clip_by_global_norm", "clip_by_norm", "clip_by_value",
     # the family's ancestors (Rprop, Adadelta) and later members (Yogi, AdaBelief, LAMB)
     "Rprop", "Adadelta", "Yogi", "AdaBelief", "Lamb",
+    # beyond the diagonal: matrix preconditioners, and several optimizers for one model
+    "FullMatrixAdaGrad", "Shampoo", "Muon", "newton_schulz", "Partition", "muon_with_adamw",
     # the compiled engine (needs numba: pip install adamedu[fast])
     "compiled",
     # objective functions with analytic gradients, and the loop that runs an optimizer on them
