@@ -74,7 +74,7 @@ class numpy_ops:  # noqa: N801 - used like a module: ops.sqrt(v)
         """
         lam, q = np.linalg.eigh(a)
         if lam.size and not lam[0] > 0:
-            raise ValueError(f"the inverse {p}-th root of a {a.shape[0]}x{a.shape[1]} matrix needs it positive "
+            raise ValueError(f"the inverse root A^(-1/{p}) of a {a.shape[0]}x{a.shape[1]} matrix A needs A positive "
                              f"definite, but its smallest eigenvalue is {lam[0]:.3g} (singular): start the factor "
                              "at eps·I with eps > 0")
         return (q * lam ** (-1.0 / p)) @ q.T

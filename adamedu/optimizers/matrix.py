@@ -110,7 +110,7 @@ class FullMatrixAdaGrad(_MatrixRule):
 
     lr: float = hyper(0.1, "schedule")
     _: KW_ONLY
-    eps: float = hyper(1e-8, "> 0")
+    eps: float = hyper(1e-4, "> 0")
     weight_decay: float = hyper(0.0, ">= 0")
     decoupled_weight_decay: bool = hyper(False, "bool")
     exclude_from_weight_decay: tuple = hyper((), "patterns")
