@@ -413,3 +413,27 @@ def test_muon_runs_unchanged_in_the_torch_and_keras_engines(torch64, keras64):
         k_opt.apply_gradients([(keras.ops.convert_to_tensor(g, dtype="float64"), var)])
         np.testing.assert_allclose(p.detach().numpy(), w, rtol=RTOL, atol=1e-14)
         np.testing.assert_allclose(np.asarray(var), w, rtol=RTOL, atol=1e-14)
+
+
+# -- what the generic suites check for the elementwise rules, here on matrices ------------------------------------
+MATRIX_RULES = [ae.Muon(lr=0.05, weight_decay=0.1), ae.Shampoo(lr=0.1, weight_decay=0.1),
+                ae.FullMatrixAdaGrad(lr=0.1, weight_decay=0.1, decoupled_weight_decay=True)]
+
+
+@pytest.mark.parametrize("opt", MATRIX_RULES, ids=lambda o: type(o).__name__)
+def test_matrix_rules_change_no_input_and_maximize_is_a_step_on_minus_g(opt):
+    rng = np.random.default_rng(0)
+    params = {"W": rng.normal(size=(4, 3))}
+    state = opt.init(params)
+    params, state = opt.step(params, {"W": rng.normal(size=(4, 3))}, state)  # a state that is not the initial one
+    g = {"W": rng.normal(size=(4, 3))}
+    before = [x.copy() for x in (params["W"], g["W"], *(state[s]["W"] for s in opt.slots))]
+    w_min, s_min = opt.step(params, g, state)
+    after = [params["W"], g["W"], *(state[s]["W"] for s in opt.slots)]
+    for x, y in zip(before, after, strict=True):
+        np.testing.assert_array_equal(x, y)
+    maximizer = type(opt)(**{**{f: getattr(opt, f) for f in opt.__dataclass_fields__ if f != "_"}, "maximize": True})
+    w_max, s_max = maximizer.step(params, {"W": -g["W"]}, state)
+    np.testing.assert_array_equal(w_max["W"], w_min["W"])
+    for s in opt.slots:
+        np.testing.assert_array_equal(s_max[s]["W"], s_min[s]["W"])
