@@ -386,6 +386,14 @@ def test_muon_refuses_framework_keywords(key, match):
         ae.Muon(**{key: 0.9})
 
 
+def test_partition_refuses_a_state_of_another_optimizer():
+    opt = ae.muon_with_adamw()
+    params = {"W": np.ones((2, 2)), "b": np.ones(2)}
+    with pytest.raises(ValueError, match=r"Partition.step: state must be the State of Partition.init, with the keys "
+                                         r"\['t', 'muon', 'adamw'\]; got \['t', 'm'\]"):
+        opt.step(params, params, ae.Momentum().init(params))
+
+
 def test_partition_refuses_an_unknown_label():
     opt = ae.Partition({"muon": ae.Muon()}, lambda name, shape: "adam")
     with pytest.raises(ValueError, match=r"label\('W', \(2, 2\)\) returned 'adam', which names no optimizer"):

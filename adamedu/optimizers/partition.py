@@ -52,6 +52,11 @@ class Partition:
         return state
 
     def step(self, params, grads, state, *, inplace=False):
+        keeps = ["t", *self.optimizers]
+        if not isinstance(state, dict) or sorted(state) != sorted(keeps):
+            found = list(state) if isinstance(state, dict) else type(state).__name__
+            raise ValueError(f"Partition.step: state must be the State of Partition.init, with the keys {keeps}; "
+                             f"got {found}")
         _tree.same_structure(params, grads)
         groups = self._groups(params)
         w, g = dict(_tree.flatten(params)), dict(_tree.flatten(grads))
