@@ -21,18 +21,24 @@ from .optimizers import (
     AdaMax,
     AdamW,
     AMSGrad,
+    FullMatrixAdaGrad,
     GradientDescent,
     Lamb,
     Lion,
     Momentum,
+    Muon,
     Nadam,
     Optimizer,
+    Partition,
     RAdam,
     RMSprop,
     Rprop,
     ScheduleFreeAdamW,
+    Shampoo,
     State,
     Yogi,
+    muon_with_adamw,
+    newton_schulz,
 )
 from .problems import (
     LinearRegression,
@@ -68,6 +74,8 @@ __all__ = [
     "Rprop", "Adadelta", "Yogi", "AdaBelief", "Lamb",
     # learning-rate schedules (adamedu.schedules) and schedule-free AdamW
     "schedules", "ScheduleFreeAdamW",
+    # beyond the diagonal: matrix preconditioners, and several optimizers for one model
+    "FullMatrixAdaGrad", "Shampoo", "Muon", "newton_schulz", "Partition", "muon_with_adamw",
     # the compiled engine (needs numba: pip install adamedu[fast])
     "compiled",
     # objective functions with analytic gradients, and the loop that runs an optimizer on them

@@ -24,6 +24,7 @@ RANGES = {
     "[0, 1)": (lambda x: 0 <= x < 1, "a number in [0, 1)"),
     "(0, 1)": (lambda x: 0 < x < 1, "a number in (0, 1)"),
     ">= 1": (lambda x: x >= 1, "a finite number >= 1"),
+    "> 0": (lambda x: x > 0, "a finite number > 0"),
 }
 
 
@@ -33,6 +34,20 @@ def check_hyperparameter(owner, name, value, allowed):
         return value  # a learning-rate schedule t -> lr, checked each time it is called
     if allowed == "patterns":
         return check_patterns(owner, name, value)
+    if allowed == "whole >= 1":
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"{owner}: {name} must be a whole number >= 1, got {value!r}")
+        return int(value)
+    if allowed.startswith("one of "):
+        choices = allowed[len("one of "):].split("|")
+        if value not in choices:
+            raise ValueError(f"{owner}: {name} must be one of {choices}, got {value!r}")
+        return value
+    if allowed == "3 numbers":
+        if (not isinstance(value, (tuple, list)) or len(value) != 3
+                or not all(isinstance(x, numbers.Real) and math.isfinite(x) for x in value)):
+            raise ValueError(f"{owner}: {name} must be a tuple of three finite numbers (a, b, c), got {value!r}")
+        return tuple(float(x) for x in value)
     if allowed == "bool":
         if not isinstance(value, (bool, np.bool_)):
             raise TypeError(f"{owner}: {name} must be True or False, got {value!r} ({type(value).__name__})")

@@ -49,8 +49,10 @@ def leaf_name(path, root="params"):
     return root + "".join(f"[{key!r}]" for key in path)
 
 
-def same_structure(a, b, path=(), names=("params", "grads"), leaves=None):
+def same_structure(a, b, path=(), names=("params", "grads"), leaves=None, shape=None):
     """Raise ValueError naming the first place where ``a`` and ``b`` differ in structure or shape.
+
+    ``shape``: a function from a leaf's shape in ``a`` to the shape its leaf in ``b`` must have (the same if None).
 
     If ``leaves`` is a list, the leaves of ``b`` are appended to it in flatten order (one walk instead of two).
     """
@@ -73,7 +75,7 @@ def same_structure(a, b, path=(), names=("params", "grads"), leaves=None):
             raise ValueError(f"{where} must have the keys of {leaf_name(path, names[0])} {list(a)}: "
                              + ", ".join(detail))
         for key in a:
-            same_structure(a[key], b[key], path + (key,), names, leaves)
+            same_structure(a[key], b[key], path + (key,), names, leaves, shape)
     elif isinstance(a, (list, tuple)):
         if type(a) is not type(b):
             raise ValueError(f"{leaf_name(path, names[1])} must be a {type(a).__name__} like "
@@ -82,14 +84,18 @@ def same_structure(a, b, path=(), names=("params", "grads"), leaves=None):
             raise ValueError(f"{leaf_name(path, names[1])} must have {len(a)} entries like "
                              f"{leaf_name(path, names[0])}, got {len(b)}")
         for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            same_structure(x, y, path + (i,), names, leaves)
+            same_structure(x, y, path + (i,), names, leaves, shape)
     else:
         if isinstance(b, (dict, list, tuple)):
             raise ValueError(f"{leaf_name(path, names[1])} must be an array like {leaf_name(path, names[0])}, "
                              f"got a {type(b).__name__}")
-        if np.shape(a) != np.shape(b):
-            raise ValueError(f"{leaf_name(path, names[1])} has shape {np.shape(b)}, but {leaf_name(path, names[0])} "
-                             f"has shape {np.shape(a)}; they must match")
+        expected = np.shape(a) if shape is None else shape(np.shape(a))
+        if np.shape(b) != expected:
+            if shape is None:
+                raise ValueError(f"{leaf_name(path, names[1])} has shape {np.shape(b)}, but "
+                                 f"{leaf_name(path, names[0])} has shape {np.shape(a)}; they must match")
+            raise ValueError(f"{leaf_name(path, names[1])} has shape {np.shape(b)}, but for "
+                             f"{leaf_name(path, names[0])} of shape {np.shape(a)} it must have shape {expected}")
         if leaves is not None:
             leaves.append(b)
 

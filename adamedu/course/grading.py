@@ -437,6 +437,50 @@ def _cosine_warmup_cases(count, seed=0):
              warmup + decay + 7, 3][i // 4 % 10]
         out.append({"t": t, "warmup_steps": warmup, "decay_steps": decay, "peak": float(10 ** rng.uniform(-4, -1)),
                     "final": float(10 ** rng.uniform(-6, -4)) * (i % 3 != 0)})
+# ch. 9, newton_schulz(x, steps): Muon's orthogonalization (eq-pre-ns), Jordan et al.'s quintic coefficients.
+# The cases are matrices of large norm, so that an ε added to the norm (1e-7, as Keras does) changes nothing
+# the check can see; ε's placement is not the point of the exercise.
+def _newton_schulz(x, steps):
+    return (optimizers.newton_schulz(np.asarray(x, dtype=float), steps, eps=0.0),)
+
+
+def _newton_schulz_mistakes():
+    a, b, c = optimizers.matrix.NS_COEFFICIENTS
+
+    def variant(normalize=lambda x: x / np.linalg.norm(x), coefficients=(a, b, c), poly=None, extra=0):
+        def wrong(x, steps):
+            x = normalize(np.asarray(x, dtype=float))
+            ca, cb, cc = coefficients
+            for _ in range(steps + extra):
+                gram = x @ x.T
+                x = poly(x, gram) if poly else ca * x + (cb * gram + cc * gram @ gram) @ x
+            return (x,)
+
+        return wrong
+
+    return {
+        "x is not divided by its Frobenius norm first: the iteration only converges for singular values <= 1":
+            variant(normalize=lambda x: x),
+        "divided by the largest entry, not by the Frobenius norm ‖x‖ = √(Σ x²), which bounds every singular value":
+            variant(normalize=lambda x: x / np.abs(x).max()),
+        "the coefficients are swapped: X ← a X + (b A + c A²) X with (a, b, c) = (3.4445, −4.775, 2.0315)":
+            variant(coefficients=(a, c, b)),
+        "that is the cubic Newton–Schulz step 1.5 X − 0.5 X Xᵀ X; Muon's quintic is a X + (b A + c A²) X":
+            variant(poly=lambda x, gram: 1.5 * x - 0.5 * gram @ x),
+        "one step too many or too few: run exactly `steps` iterations": variant(extra=-1),
+    }
+
+
+def _newton_schulz_cases(count, seed=0):
+    rng = np.random.default_rng(seed)
+    shapes = [(2, 3), (3, 3), (4, 2), (1, 4), (5, 3), (3, 6)]
+    out = []
+    for i in range(count):
+        x = rng.normal(size=shapes[i % len(shapes)])
+        # the iteration amplifies a relative change of x's scale by up to a⁵ ≈ 500 on small singular values, so
+        # the norms start at 1e4: an ε of 1e-7 added to the norm then stays below the check's tolerance
+        norm = [1e4, 1e5, 1e7][i // len(shapes) % 3]
+        out.append({"x": x * (norm / np.linalg.norm(x)), "steps": [5, 1, 3, 10][i % 4]})
     return out
 
 
@@ -465,6 +509,9 @@ EXERCISES = {
         Exercise("cosine_with_warmup", ("t", "warmup_steps", "decay_steps", "peak", "final"), ("lr",),
                  _cosine_warmup, _cosine_warmup_mistakes(), {}, generate=_cosine_warmup_cases, count=40,
                  about="every phase: warm-up, its last step, the decay, its end and beyond"),
+        Exercise("newton_schulz", ("x", "steps"), ("o",), _newton_schulz, _newton_schulz_mistakes(), {},
+                 generate=_newton_schulz_cases, count=24, about="wide, square and tall matrices, norms 1e4 to 1e7, "
+                 "1 to 10 steps"),
     ]
 }
 GRADED = tuple(EXERCISES)
@@ -662,7 +709,10 @@ def _judge_case(ex, case, got, after, notes):
                + (f" (Computed in float32: compared at float32's precision, relative {RTOL32:g}.)" if low else ""),
                call]
     for label, e, g in zip(ex.outputs, reference, got, strict=True):
-        mark = "" if _close((g,), (e,), tol) else f"   <- differs by up to {_gap(e, g):.3g}"
+        if np.shape(g) != np.shape(e):  # a gap needs arrays of one shape (an orthogonal factor of the wrong side)
+            mark = f"   <- shape {np.shape(g)}, expected {np.shape(e)}"
+        else:
+            mark = "" if _close((g,), (e,), tol) else f"   <- differs by up to {_gap(e, g):.3g}"
         message.append(f"  {label}: expected {_fmt(e)}, got {_fmt(g)}{mark}")
     message.append("Diagnosis: " + _diagnose(ex, case, got, reference, tol))
     return "\n".join(message)

@@ -70,6 +70,8 @@ class keras_ops:  # noqa: N801 - used like a module, as numpy_ops is
     sign = staticmethod(keras.ops.sign)
     sum = staticmethod(keras.ops.sum)  # whole-array reductions of non-elementwise rules (LAMB's norms)
     cond = staticmethod(keras.ops.cond)  # a branch inside the graph; only the branch taken runs
+    matmul = staticmethod(keras.ops.matmul)  # matrix rules (Muon's Newton–Schulz)
+    transpose = staticmethod(keras.ops.transpose)
 
 
 def to_keras(optimizer, *, learning_rate=None, **keras_kwargs):

@@ -124,6 +124,12 @@ class torch_ops:  # noqa: N801 - used like a module, as numpy_ops is
         """``true_fn()`` if ``pred`` else ``false_fn()``; eager PyTorch branches in Python."""
         return true_fn() if pred else false_fn()
 
+    matmul = staticmethod(torch.matmul)  # matrix rules (Muon's Newton–Schulz)
+
+    @staticmethod
+    def transpose(x):
+        return x.T
+
 
 def to_torch(optimizer, params, **options):
     """A ``torch.optim.Optimizer`` that runs ``optimizer``'s update rule on ``params``.

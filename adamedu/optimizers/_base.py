@@ -61,6 +61,23 @@ class numpy_ops:  # noqa: N801 - used like a module: ops.sqrt(v)
     abs = staticmethod(np.abs)
     sign = staticmethod(np.sign)
     sum = staticmethod(np.sum)  # over the whole array: only rules that declare elementwise = False use it
+    # matrix rules (Muon, Shampoo; elementwise = False)
+    matmul = staticmethod(np.matmul)
+    transpose = staticmethod(np.transpose)
+
+    @staticmethod
+    def inverse_root(a, p):
+        """``a^(-1/p)`` of a symmetric positive definite matrix, by its eigendecomposition a = Q diag(λ) Qᵀ.
+
+        Raises ValueError if ``a`` is singular or indefinite (its smallest eigenvalue <= 0): its
+        inverse root does not exist, and a pseudo-inverse would silently drop directions.
+        """
+        lam, q = np.linalg.eigh(a)
+        if lam.size and not lam[0] > 0:
+            raise ValueError(f"the inverse root A^(-1/{p}) of a {a.shape[0]}x{a.shape[1]} matrix A needs A positive "
+                             f"definite, but its smallest eigenvalue is {lam[0]:.3g} (singular): start the factor "
+                             "at eps·I with eps > 0")
+        return (q * lam ** (-1.0 / p)) @ q.T
 
     @staticmethod
     def cond(pred, true_fn, false_fn):
@@ -106,7 +123,10 @@ def _surely_finite(arrays):
     for i in range(0, len(arrays), 2):
         x = arrays[i]
         y = arrays[i + 1] if i + 1 < len(arrays) else x
-        if not math.isfinite(float(np.vdot(x, y))):
+        if np.size(x) != np.size(y):  # a matrix rule's state (Shampoo's L, R) need not match w in size
+            if not (math.isfinite(float(np.vdot(x, x))) and math.isfinite(float(np.vdot(y, y)))):
+                return False
+        elif not math.isfinite(float(np.vdot(x, y))):
             return False
     return True
 
@@ -252,7 +272,10 @@ class Optimizer:
     def _step_pure(self, rule, params, paths, flat_w, flat_g, flat_slots, t, scalars):
         new_w, new_slots = [], [[] for _ in self.slots]
         for i, (w, g) in enumerate(zip(flat_w, flat_g, strict=True)):
-            out = (rule[i] if isinstance(rule, list) else rule)(w, g, *(s[i] for s in flat_slots))
+            try:
+                out = (rule[i] if isinstance(rule, list) else rule)(w, g, *(s[i] for s in flat_slots))
+            except ValueError as err:  # a matrix rule's refusal (a singular factor): say which parameter
+                raise ValueError(f"{type(self).__name__} step {t}, {_tree.leaf_name(paths[i])}: {err}") from None
             out = [np.asarray(x, dtype=w.dtype) for x in (out if flat_slots else (out,))]
             self._check_new(paths[i], w, out, t)
             new_w.append(out[0])
@@ -276,6 +299,16 @@ class Optimizer:
                                      "C-contiguous numpy arrays; use the pure step (inplace=False) otherwise")
         for i, (w, g) in enumerate(zip(flat_w, flat_g, strict=True)):
             rule_i = rule[i] if isinstance(rule, list) else rule
+            if not self.elementwise:  # a rule on the whole array (a norm, a matrix product): no blocks
+                try:
+                    out = rule_i(w, g, *(s[i] for s in flat_slots))
+                except ValueError as err:
+                    raise ValueError(f"{type(self).__name__} step {t}, {_tree.leaf_name(paths[i])}: {err}") from None
+                out = out if flat_slots else (out,)
+                self._check_new(paths[i], w, out, t)
+                for target, x in zip((w, *(s[i] for s in flat_slots)), out, strict=True):
+                    target[...] = x
+                continue
             w_flat, g_flat = w.reshape(-1), g.reshape(-1)  # views: writes go to the caller's arrays
             slots_flat = [s[i].reshape(-1) for s in flat_slots]
             block = max(1, BLOCK_BYTES // w.itemsize) if self.elementwise else max(1, w_flat.size)
@@ -363,6 +396,11 @@ class Optimizer:
         """The initial value of slot ``name`` for parameter array ``w``: zeros unless overridden."""
         return np.zeros_like(w)
 
+    def slot_shape(self, name, shape):
+        """The shape of slot ``name`` for a parameter of ``shape``: the same, unless a rule keeps matrices
+        of another shape (Shampoo's factors L and R)."""
+        return shape
+
     def next_scalars(self, t, **scalars):
         """The shared scalar state for step ``t`` (nothing unless overridden)."""
         return {}
@@ -389,5 +427,6 @@ class Optimizer:
             raise ValueError(f"{name}.step: state.t must be a whole number >= 0, got {t!r}")
         flat_slots = [[] for _ in self.slots]  # the leaves of each slot, in flatten order
         for s, leaves in zip(self.slots, flat_slots, strict=True):
-            _tree.same_structure(params, state[s], names=("params", f"state.{s}"), leaves=leaves)
+            _tree.same_structure(params, state[s], names=("params", f"state.{s}"), leaves=leaves,
+                                 shape=functools.partial(self.slot_shape, s))
         return flat_slots
