@@ -10,7 +10,11 @@
                              JupyterLab
 
 Both create ./.venv on first use and install the package into it (pip install -e) with the
-extras they need; later runs only re-install when pyproject.toml has changed.
+extras they need; later runs only re-install when pyproject.toml has changed. From npm, into
+.venv/node_modules (when npm is there or apt-get can install it; without it they go on and say what is
+missing): `book` and `test` install plotly.js-cartesian-dist-min (Plotly's cartesian bundle, at the plotly.js
+version of the plotly package, served by the website's explorable pages instead of the full 4.8 MB bundle),
+and `test` installs axe-core (the accessibility checker of tests/test_site_a11y.py).
 """
 
 import hashlib
@@ -81,6 +85,7 @@ def optional_torch():
 def book(*args):
     """Build the website. Extra arguments go to `jupyter-book build` (e.g. -W --keep-going)."""
     setup("book")
+    plotly_cartesian()
     run(BIN / "jupyter-book", "build", ".", "--path-output", ".", *args, env={**os.environ, **ONE_THREAD})
     print(f"\nThe website is in {ROOT / '_build' / 'html'}; open {ROOT / '_build' / 'html' / 'index.html'}")
 
@@ -103,22 +108,55 @@ def chromium():
 AXE_CORE = VENV / "node_modules" / "axe-core" / "axe.min.js"
 
 
-def axe_core():
-    """axe-core 4, the accessibility checker that tests/test_site_a11y.py injects into each page, from npm into
-    .venv/node_modules (once). npm comes from apt-get when missing and we are root on a Debian-like system."""
-    if AXE_CORE.exists():
-        return
+def npm_install(spec):
+    """`npm install SPEC` into .venv/node_modules; npm comes from apt-get when missing and we are root on a
+    Debian-like system. Offline-tolerant: a failure is printed, not fatal (the caller says what falls back)."""
     if not shutil.which("npm") and shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
         apt = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         run("apt-get", "update", "-q", check=False, env=apt)
         run("apt-get", "install", "-y", "-q", "npm", check=False, env=apt)
-    if shutil.which("npm"):
-        VENV.mkdir(exist_ok=True)
-        run("npm", "install", "--prefix", VENV, "--no-save", "--no-audit", "--no-fund", "axe-core@4", check=False)
+    if not shutil.which("npm"):
+        print(f"npm is missing: cannot install {spec}", flush=True)
+        return
+    VENV.mkdir(exist_ok=True)
+    if run("npm", "install", "--prefix", VENV, "--no-save", "--no-audit", "--no-fund", spec,
+           check=False).returncode != 0:
+        print(f"npm could not install {spec} (offline?)", flush=True)
+
+
+def axe_core():
+    """axe-core 4, the accessibility checker that tests/test_site_a11y.py injects into each page, from npm into
+    .venv/node_modules (once)."""
+    if AXE_CORE.exists():
+        return
+    npm_install("axe-core@4")
     if not AXE_CORE.exists():
         print("axe-core is missing and could not be installed here: `npm install --prefix .venv axe-core@4` (or\n"
               "set AXE_CORE=/path/to/axe.min.js). Without it the accessibility tests of the website\n"
               "(tests/test_site_a11y.py) are skipped, and under CI they fail.", flush=True)
+
+
+PLOTLY_CARTESIAN = VENV / "node_modules" / "plotly.js-cartesian-dist-min"
+
+
+def plotly_cartesian():
+    """Plotly's cartesian partial bundle (1.5 MB instead of the full 4.8 MB), which book/_ext/plotly_offline.py
+    serves to the pages with an explorable, from npm into .venv/node_modules: the version the installed plotly
+    package embeds (the explorables' figures are written for it). Without it (no npm, offline) the site serves
+    the plotly package's full bundle, and the build log says so."""
+    probe = run(PYTHON, "-c", "from plotly.offline import get_plotlyjs_version as v; print(v())", check=False,
+                capture_output=True, text=True)
+    if probe.returncode != 0:
+        print("plotly is not installed in .venv: no cartesian bundle to match", flush=True)
+        return
+    version = probe.stdout.strip()
+    manifest = PLOTLY_CARTESIAN / "package.json"
+    if manifest.exists() and json.loads(manifest.read_text(encoding="utf-8")).get("version") == version:
+        return
+    npm_install(f"plotly.js-cartesian-dist-min@{version}")
+    if not manifest.exists() or json.loads(manifest.read_text(encoding="utf-8")).get("version") != version:
+        print(f"plotly.js-cartesian-dist-min@{version} is missing: the website serves plotly's full bundle "
+              "(4.8 MB per page with an explorable, instead of 1.5 MB)", flush=True)
 
 
 def test(*args):
@@ -127,6 +165,7 @@ def test(*args):
     setup("test")
     chromium()
     axe_core()
+    plotly_cartesian()
     run(BIN / "ruff", "check", ".")
     shutil.rmtree(ROOT / "_build", ignore_errors=True)  # a fresh build: -W must see every warning
     # The build comes first because tests/test_site.py tests the site it makes; if it fails, the tests still

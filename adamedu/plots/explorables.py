@@ -20,8 +20,10 @@ How it is shown
   without JavaScript, or without Plotly, the picture stays;
 - ``image/png`` (the default view) and ``text/plain`` (the description) for everything else.
 
-The website serves ``plotly.min.js`` itself (``book/_ext/plotly_offline.py`` copies it from the plotly
-package into ``_static`` and adds it to the pages that hold an explorable): nothing is fetched from elsewhere.
+The website serves ``plotly.min.js`` itself (``book/_ext/plotly_offline.py`` copies Plotly's cartesian bundle,
+or without it the plotly package's full one, into ``_static`` and adds it to the pages that hold an
+explorable): nothing is fetched from elsewhere. The figures therefore use only the cartesian bundle's trace
+types (scatter, heatmap, contour here; tests/test_plotly_bundle.py checks it).
 
 Every path shown is a :func:`adamedu.minimize` run; ``Explorable.runs`` keeps them, keyed by the controls'
 values, so a test can compare what the figure holds with a fresh run.
