@@ -253,7 +253,7 @@ def _momentum_mistakes():
 def _buffer_mistakes():
     return {
         "this is the moving-average form m ← β·m + (1 − β)·g; the buffer adds the whole gradient, u ← β·u + g":
-            _momentum,
+            lambda w, g, u, lr, beta: _momentum(w, g, u, lr, beta),
         "the step uses the old u: update u first, then step with the new u":
             lambda w, g, u, lr, beta: (w - lr * u, beta * u + g),
         "sign error: step against the buffer, w − α·u": _sign_error(_buffer),

@@ -56,6 +56,8 @@ class _Wrong(Exception):  # noqa: N818 (internal: the message is the verdict)
 def _number(answers, name):
     x = answers[name]
     try:
+        if isinstance(x, (str, bytes)) or np.ndim(x) != 0:
+            raise TypeError(name)
         value = float(np.asarray(x, dtype=float))
     except (TypeError, ValueError):
         raise _Wrong(f"{name} should be a number, but it is {type(x).__name__}: {x!r}"[:400]) from None
@@ -82,7 +84,8 @@ def _entry(answers, name, key):
     for k, v in d.items():
         if isinstance(k, (int, float)) and not isinstance(k, bool) and float(k) == float(key):
             return v
-    raise _Wrong(f"{name} has no entry for {key!r} yet: fill in {name}[{key!r}]")
+    raise _Wrong(f"{name} has no entry for {key!r} yet: the exercise above is not written yet (fill in "
+                 f"{name}[{key!r}])")
 
 
 def _near(a, b, rtol):
@@ -215,7 +218,7 @@ def _breaking_gradients(answers):
                      f"{bound:.3f})")
         if not longest > target:
             hint = (" A single spike is not enough: let the gradient grow by beta2/beta1 per step after a quiet "
-                    "stretch, so that v lags behind m.") if longest <= paper + 1e-9 else ""
+                    "stretch, so that v lags behind m.") if longest <= paper + 1e-3 else ""
             raise _Wrong("\n".join(lines + [f"with beta2 = {b2} the longest step should pass {target} lr.{hint}"]))
     return "\n".join(lines + ["✓ your gradients break Kingma & Ba's figure"])
 
@@ -391,13 +394,15 @@ def judge_values(name, answers):
 
     ex = VALUE_EXERCISES[name]
     missing = list(dict.fromkeys(v.name for v in answers.values() if isinstance(v, Missing)))
-    not_written = [k for k, v in answers.items() if isinstance(v, Raised) and v.type_name == "NotImplementedError"]
-    if missing or not_written:
-        what = ", ".join(missing + not_written)
-        return Verdict(name, False, f"{what} {'is' if len(missing + not_written) == 1 else 'are'} not "
-                                    f"{'defined' if missing else 'written'} yet: the exercise above is not written "
-                                    "yet (replace its `raise NotImplementedError` line with your code and run that "
-                                    "cell first).")
+    if missing:
+        return Verdict(name, False, f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not defined: the "
+                                    "exercise above is not written yet (replace its `raise NotImplementedError` line "
+                                    "with your code and run that cell first).")
+    stubs = list(dict.fromkeys(k.split("(")[0] for k, v in answers.items()
+                               if isinstance(v, Raised) and v.type_name == "NotImplementedError"))
+    if stubs:
+        return Verdict(name, False, f"{', '.join(stubs)} is not written yet (it raises NotImplementedError): "
+                                    "replace the `raise NotImplementedError` line with your code.")
     for k, v in answers.items():
         if isinstance(v, Raised):
             return Verdict(name, False, f"{k} raised {v.type_name}: {v.message}")
