@@ -20,9 +20,19 @@ How a verdict is reached (the anti-forgery design):
    ``grading`` module imported here, never in the kernel). Whatever the notebook did to ``adamedu.grading``,
    ``check`` or ``print`` inside its kernel, the only thing that earns points is a function that returns the
    right values for inputs it could not know in advance.
-   A check cell that asserts on an experiment's results instead (``needs(...)``, ``attempt(...)`` and
-   ``assert``; no ``check`` call) has no trusted judge: its verdict is whether the restored cell ran without
-   an error, as in nbgrader (``judged_by = kernel``); a check cell with both needs both (``grader+kernel``).
+   A **value exercise** (a check cell ``check_value("tilted_threshold")``; the exercise's answer is values
+   the student computed, see :mod:`adamedu.course.value_judges`) gets a probe of its own after the check
+   cell: it sends back the values of the variables the exercise declares and the results of calling its
+   functions on fixed arguments (``breaking_gradients(0.9, 0.99)``), in the same codec, and this process
+   decides with ``grading.judge_values``, which recomputes the experiment with the package. Patching numpy,
+   ``adamedu`` or ``check_value`` in the kernel changes nothing here; only right values earn the points.
+   The exercise and what it reads come from the source cell's ``check_value`` call and this package's
+   registry ``grading.VALUE_EXERCISES``; the cell's ``"adamedu": {"values": [...]}`` metadata documents them.
+   A check cell that asserts on an experiment's results without a judge (``needs(...)``, ``attempt(...)``
+   and ``assert``; no ``check`` or ``check_value`` call; chapters 7-8 for now) has no trusted judge: its
+   verdict is whether the restored cell ran without an error, as in nbgrader (``judged_by = kernel``); a
+   check cell with both needs both (``grader+kernel``). Every graded check of chapters 1-6 is judged by the
+   grader alone.
    A canary cell injected after each such cell raises an error that must show up in its output, so a notebook
    that swallows errors (``set_custom_exc``, a patched ``showtraceback``) gets ``error`` rather than points.
    What the canary cannot see: code that patches what those asserts call (numpy, ``adamedu`` in memory).

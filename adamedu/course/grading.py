@@ -31,6 +31,20 @@ to report a function that changes its arguments in place. ``expected(name, case)
 answer for one case. ``check(name, fn)`` is ``cases`` + calls + ``judge`` in one process: it returns the
 :class:`Verdict` when it passes, raises :class:`CheckFailed` (whose ``.verdict`` is the verdict) when not,
 and appends every verdict to ``RESULTS``. ``GRADED`` lists the exercises ``judge`` knows.
+
+Value exercises (an experiment's answers, not a function)
+---------------------------------------------------------
+An experiment's check cell is ``check_value("tilted_threshold")``. ``VALUE_EXERCISES[name]`` (defined in
+:mod:`adamedu.course.value_judges`) declares the variables it reads and the calls of the student's functions
+on fixed arguments it makes; ``judge_values(name, answers)`` decides from those values alone (a pure function
+of data: it recomputes the expected values with the package and names the classic mistakes), so a grader
+fetches the values from the student's kernel as data and decides in its own process::
+
+    answers = {"predicted_threshold": 0.04, "measured_threshold": 0.0400003, ...}   # fetched as data
+    verdict = grading.judge_values("tilted_threshold", answers)                      # Verdict
+
+``check_value`` is the same judge run in the notebook: it reads the variables where it is called, prints the
+message if right and raises :class:`CheckFailed` if not.
 """
 
 import dataclasses
