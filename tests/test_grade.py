@@ -330,3 +330,79 @@ def test_a_cheater_on_the_real_chapter_gets_nothing(tmp_path):
     assert rows["ch04-eps_scale-check"]["status"] == "not written"
     assert {r["status"] for r in rows.values() if not r["exercise"].startswith("ch04")} == {"missing"}
     assert sum(float(r["points"]) for r in rows.values()) == 0
+
+
+# -- value exercises: the answer is a value, fetched as data and judged in the grader's process ----------------------
+VALUE_SETUP = "import numpy as np\nimport adamedu as ae\nfrom adamedu.grading import check_value"
+VALUE_ANSWER = '''### BEGIN SOLUTION
+tilted = ae.Quadratic([2.0, 50.0], angle=-np.pi / 4)
+mu, L = np.linalg.eigvalsh(tilted.hessian)
+predicted_threshold = measured_threshold = 2 / L
+predicted_factor = measured_factor = ((L - mu) / (L + mu)) ** 2
+### END SOLUTION'''
+# wrong values, and everything in the kernel patched so that its own check passes them
+VALUE_CHEAT = '''predicted_threshold = measured_threshold = 0.5
+predicted_factor = measured_factor = 0.5
+import adamedu.course.value_judges as vj, adamedu.grading, adamedu.course.grading as inner
+from adamedu.course.grading import Verdict
+vj.judge_values = lambda name, answers: Verdict(name, True, "✓ the experiment confirms the predictions")
+np.allclose = lambda *a, **k: True
+np.linalg.eigvalsh = lambda h: np.array([2.0, 4.0])         # 2 / L = 0.5 inside this kernel
+check_value = adamedu.grading.check_value = inner.check_value = lambda *a, **k: print("✓ correct")'''
+
+
+def value_source():
+    cell = nbformat.v4
+    nb = cell.new_notebook(cells=[
+        cell.new_code_cell(VALUE_SETUP, metadata=_meta("setup", locked=True)),
+        cell.new_code_cell(VALUE_ANSWER, metadata=_meta("tilted_solution", solution=True)),
+        cell.new_code_cell('check_value("tilted_threshold")', metadata=_meta("tilted_check", graded=True, locked=True,
+                                                                            points=3)),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    for i, c in enumerate(nb.cells):
+        c.id = f"value-{i}"
+    return nb
+
+
+@pytest.mark.parametrize("student, answer, status, points", [
+    ("right", VALUE_ANSWER, "passed", 3.0),
+    ("cheater", VALUE_CHEAT, "failed", 0.0),
+    ("untouched", None, "not written", 0.0),
+])
+def test_value_exercise_judged_outside_the_kernel(tmp_path, student, answer, status, points):
+    source = value_source()
+    assert grade_notebook.graded_cells(source) == [{"grade_id": "tilted_check", "points": 3.0,
+                                                    "exercise": "tilted_threshold", "function": None,
+                                                    "asserts": False}]
+    (tmp_path / "book").mkdir()
+    nbformat.write(source, tmp_path / "book" / NB)
+    edition = student_notebook(source)
+    submission = edition if answer is None else _solved(edition, tilted_solution=answer)
+    (tmp_path / "class" / student).mkdir(parents=True)
+    nbformat.write(submission, tmp_path / "class" / student / NB)
+    [row] = grade_notebook.grade_one({"student": student, "notebook": NB, "source": str(tmp_path / "book" / NB),
+                                      "submission": str(tmp_path / "class" / student / NB), "timeout": TIMEOUT,
+                                      "memory": 0, "seed": 0})
+    assert (row["status"], row["points"], row["judged_by"]) == (status, points, "grader"), row
+    if student == "cheater":
+        assert "predicted_threshold is wrong" in row["message"] and "0.50000" in row["message"]
+    if student == "right":
+        assert row["message"].endswith("✓ the experiment confirms the predictions")
+
+
+def test_chapters_1_to_6_are_judged_outside_the_kernel():
+    """Every graded check of chapters 1-6 is a check(...) or check_value(...) with a trusted judge and nothing else
+    in its cell; a value check's metadata names what the judge reads."""
+    from adamedu.course import value_judges
+
+    found = grade.assignment(ROOT / "book")
+    for chapter in sorted(found)[:6]:
+        for g in found[chapter]:
+            assert g["exercise"] and grade_notebook.judge_knows(g["exercise"]) and not g["asserts"], (chapter, g)
+        nb = nbformat.read(ROOT / "book" / chapter, as_version=4)
+        for cell in nb.cells:
+            name = grade_notebook._check_value_call(cell.source) if cell.cell_type == "code" else None
+            if name:
+                ex = value_judges.VALUE_EXERCISES[name]
+                assert cell.metadata["adamedu"] == {"judge": [name], "values": [*ex.fetch, *dict.fromkeys(
+                    f for f, _ in ex.calls)]}, (chapter, name)

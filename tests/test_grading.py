@@ -519,3 +519,47 @@ def test_needs_turns_a_missing_answer_into_not_written_yet():
         exec("needs('predicted', 'measured', keys=(0.1,))", namespace)
     namespace["predicted"][0.1] = 1.0
     exec("needs('predicted', 'measured', keys=(0.1,))", namespace)
+
+
+# -- buffer_step (chapter 2): PyTorch's and Keras's momentum buffer, written by hand ----------------------------
+def buffer_plain(w, g, u, lr, beta):
+    u = beta * u + g
+    return w - lr * u, u
+
+
+def buffer_moving_average(w, g, u, lr, beta):
+    u = beta * u + (1 - beta) * g
+    return w - lr * u, u
+
+
+def buffer_stale(w, g, u, lr, beta):
+    return w - lr * u, beta * u + g
+
+
+def buffer_sign(w, g, u, lr, beta):
+    u = beta * u + g
+    return w + lr * u, u
+
+
+def test_buffer_step_by_hand_and_against_torch_translation(capsys):
+    """u ← βu + g, w ← w − αu, one step by hand; the judge's reference is Momentum(α/(1 − β)) on m = (1 − β)u."""
+    from adamedu.course.grading import expected
+
+    case = {"w": np.array([1.0, -2.0]), "g": np.array([0.5, 4.0]), "u": np.array([2.0, 0.0]), "lr": 0.1,
+            "beta": 0.9}
+    w, u = expected("buffer_step", case)
+    assert np.allclose(u, [0.9 * 2.0 + 0.5, 4.0], rtol=1e-14)
+    assert np.allclose(w, [1.0 - 0.1 * 2.3, -2.0 - 0.1 * 4.0], rtol=1e-14)
+    check("buffer_step", buffer_plain)
+    assert capsys.readouterr().out.startswith("✓ buffer_step")
+
+
+@pytest.mark.parametrize("fn, words", [
+    (buffer_moving_average, ["moving-average form"]),
+    (buffer_stale, ["old u"]),
+    (buffer_sign, ["sign error"]),
+], ids=lambda x: getattr(x, "__name__", ""))
+def test_buffer_step_mistakes_are_named(fn, words):
+    with pytest.raises(AssertionError) as excinfo:
+        check("buffer_step", fn)
+    assert all(w in str(excinfo.value) for w in words), str(excinfo.value)

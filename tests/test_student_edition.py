@@ -149,9 +149,13 @@ def test_nbgrader_metadata_is_kept_and_well_formed(edition, chapter):
     """Solution cells and autograded check cells carry nbgrader's metadata in the source and in the edition."""
     source = nbformat.read(chapter, as_version=4)
     student = nbformat.read(edition / chapter.name, as_version=4)
-    graded = [c.metadata["nbgrader"] for c in source.cells if "check" in c.metadata.get("tags", [])]
+    checks = [c.metadata["nbgrader"] for c in source.cells if "check" in c.metadata.get("tags", [])]
     solutions = [c.metadata.get("nbgrader") for c in source.cells if c.cell_type == "code" and se.BEGIN in c.source]
-    assert graded and all(g["grade"] and g["locked"] and not g["solution"] and g["points"] > 0 for g in graded)
+    # every check cell is locked; the graded ones carry points (a demonstration that runs the student's function
+    # after a graded check, e.g. chapter 2's translation of buffer_step, is a locked read-only cell)
+    graded = [g for g in checks if g["grade"]]
+    assert graded and all(g["locked"] and not g["solution"] for g in checks)
+    assert all(g["points"] > 0 for g in graded) and all("points" not in g for g in checks if not g["grade"])
     assert all(s and s["solution"] and not s["grade"] and not s["locked"] for s in solutions)
     kept = [c.metadata.get("nbgrader") for c in student.cells if c.cell_type == "code" and "nbgrader" in c.metadata]
     assert kept == [c.metadata["nbgrader"] for c in source.cells if c.cell_type == "code" and "nbgrader" in c.metadata

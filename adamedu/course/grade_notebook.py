@@ -20,9 +20,19 @@ How a verdict is reached (the anti-forgery design):
    ``grading`` module imported here, never in the kernel). Whatever the notebook did to ``adamedu.grading``,
    ``check`` or ``print`` inside its kernel, the only thing that earns points is a function that returns the
    right values for inputs it could not know in advance.
-   A check cell that asserts on an experiment's results instead (``needs(...)``, ``attempt(...)`` and
-   ``assert``; no ``check`` call) has no trusted judge: its verdict is whether the restored cell ran without
-   an error, as in nbgrader (``judged_by = kernel``); a check cell with both needs both (``grader+kernel``).
+   A **value exercise** (a check cell ``check_value("tilted_threshold")``; the exercise's answer is values
+   the student computed, see :mod:`adamedu.course.value_judges`) gets a probe of its own after the check
+   cell: it sends back the values of the variables the exercise declares and the results of calling its
+   functions on fixed arguments (``breaking_gradients(0.9, 0.99)``), in the same codec, and this process
+   decides with ``grading.judge_values``, which recomputes the experiment with the package. Patching numpy,
+   ``adamedu`` or ``check_value`` in the kernel changes nothing here; only right values earn the points.
+   The exercise and what it reads come from the source cell's ``check_value`` call and this package's
+   registry ``grading.VALUE_EXERCISES``; the cell's ``"adamedu": {"values": [...]}`` metadata documents them.
+   A check cell that asserts on an experiment's results without a judge (``needs(...)``, ``attempt(...)``
+   and ``assert``; no ``check`` or ``check_value`` call; chapters 7-8 for now) has no trusted judge: its
+   verdict is whether the restored cell ran without an error, as in nbgrader (``judged_by = kernel``); a
+   check cell with both needs both (``grader+kernel``). Every graded check of chapters 1-6 is judged by the
+   grader alone.
    A canary cell injected after each such cell raises an error that must show up in its output, so a notebook
    that swallows errors (``set_custom_exc``, a patched ``showtraceback``) gets ``error`` rather than points.
    What the canary cannot see: code that patches what those asserts call (numpy, ``adamedu`` in memory).
@@ -100,7 +110,10 @@ def graded_cells(source_nb):
             continue
         meta = nbgrader_meta(cell)
         exercise, function = _check_call(cell.source)
-        if exercise is None and judge_knows(meta["grade_id"]):
+        value = _check_value_call(cell.source)
+        if exercise is None and value is not None:
+            exercise, function = value, None
+        elif exercise is None and judge_knows(meta["grade_id"]):
             exercise, function = meta["grade_id"], meta["grade_id"]
         out.append({"grade_id": meta["grade_id"], "points": float(meta.get("points", 0)),
                     "exercise": exercise, "function": function, "asserts": _has_more_than_check(cell.source)})
@@ -114,8 +127,25 @@ def _has_more_than_check(source):
     except SyntaxError:
         return True
     return not all(isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
-                   and getattr(node.value.func, "id", getattr(node.value.func, "attr", None)) == "check"
+                   and getattr(node.value.func, "id", getattr(node.value.func, "attr", None)) in CHECKS
                    for node in body)
+
+
+CHECKS = ("check", "check_value")  # the calls a check cell may hold and still be judged by the grader alone
+
+
+def _check_value_call(source):
+    """``"tilted_threshold"`` from a cell holding ``check_value("tilted_threshold")``; else None."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and len(node.args) == 1 and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+                and getattr(node.func, "id", getattr(node.func, "attr", None)) == "check_value"):
+            return node.args[0].value
+    return None
 
 
 def _check_call(source):
@@ -139,7 +169,42 @@ def _check_call(source):
 # The cases and the verdict come from adamedu.course.grading, imported in this (trusted) process: cases(name,
 # seed) makes the inputs, judge(name, inputs, returned, after) decides from the returned values alone.
 def judge_knows(exercise):
-    return exercise in grading.GRADED
+    return exercise in grading.GRADED or is_value(exercise)
+
+
+def is_value(exercise):
+    return exercise in grading.VALUE_EXERCISES
+
+
+def value_request(exercise):
+    """What the probe of value exercise ``exercise`` fetches: variable names and (function, args) calls."""
+    ex = grading.VALUE_EXERCISES[exercise]
+    return {"fetch": list(ex.fetch), "calls": [[f, list(args)] for f, args in ex.calls]}
+
+
+def judge_value(exercise, report):
+    """``(status, message)`` of a value exercise from a probe's report (values already decoded)."""
+    from .value_judges import Missing, call_label
+
+    answers = {}
+    for name, answer in report["values"].items():
+        answers[name] = Missing(name) if "missing" in answer else answer["value"]
+    for function, args in grading.VALUE_EXERCISES[exercise].calls:
+        answer = report["calls"].get(call_label(function, args), {"missing": True})
+        if "missing" in answer:
+            answers[call_label(function, args)] = Missing(function)
+        elif "not_written" in answer:
+            answers[call_label(function, args)] = grading.Raised("NotImplementedError")
+        elif "raised" in answer:
+            answers[call_label(function, args)] = grading.Raised(answer["raised"], answer["message"])
+        else:
+            answers[call_label(function, args)] = answer["value"]
+    verdict = grading.judge_values(exercise, answers)
+    if verdict.passed:
+        return "passed", verdict.message
+    if "not written yet" in verdict.message:
+        return "not written", verdict.message
+    return "failed", verdict.message
 
 
 def make_cases(exercise, seed):
@@ -300,6 +365,70 @@ def __adamedu_probe(function, cases_json, out_path):
 __adamedu_probe(%(function)r, %(cases)r, %(out_path)r)
 del __adamedu_probe
 '''
+
+
+VALUE_PROBE = r'''
+def __adamedu_values(request_json, out_path):
+    # Injected by `adamedu grade`: send back the values of the exercise's variables and of its calls, as data.
+    import base64 as _b64, io as _io, json as _json, math as _math
+    import numpy as _np
+%(enc)s
+    request = _json.loads(request_json)
+    report = {"values": {}, "calls": {}}
+    scope = globals()
+    for name in request["fetch"]:
+        report["values"][name] = {"value": enc(scope[name])} if name in scope else {"missing": True}
+    for function, args in request["calls"]:
+        label = function + "(" + ", ".join(repr(a) for a in args) + ")"
+        fn = scope.get(function)
+        if fn is None:
+            report["calls"][label] = {"missing": True}
+            continue
+        try:
+            report["calls"][label] = {"value": enc(fn(*args))}
+        except NotImplementedError:
+            report["calls"][label] = {"not_written": True}
+        except BaseException as err:
+            report["calls"][label] = {"raised": type(err).__name__, "message": str(err)[:2000]}
+    with _io.open(out_path, "w", encoding="utf-8") as f:
+        _json.dump(report, f)
+
+
+__adamedu_values(%(request)r, %(out_path)r)
+del __adamedu_values
+'''
+
+
+def value_probe_source(exercise, out_path):
+    """The code of a value exercise's probe cell (the encoder is the function probe's own ``enc``)."""
+    enc = PROBE[PROBE.index("    def enc(x, depth=0):"):PROBE.index("    fn = globals().get(function)")]
+    return VALUE_PROBE % {"enc": enc.rstrip() + "\n", "request": json.dumps(value_request(exercise)),
+                          "out_path": str(out_path)}
+
+
+def read_values(path):
+    """``(report, None)`` from a value probe's file, values decoded; or ``(None, why)``."""
+    path = Path(path)
+    if not path.exists():
+        return None, "absent"
+    if path.stat().st_size > MAX_RESULT_BYTES:
+        return None, f"the answer is larger than {MAX_RESULT_BYTES // 2**20} MB"
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        report = {"values": {}, "calls": {}}
+        for part in ("values", "calls"):
+            for label, a in raw[part].items():
+                if "value" in a:
+                    report[part][str(label)] = {"value": decode(a["value"])}
+                elif "raised" in a:
+                    report[part][str(label)] = {"raised": str(a["raised"])[:100], "message": str(a["message"])[:2000]}
+                elif "not_written" in a:
+                    report[part][str(label)] = {"not_written": True}
+                else:
+                    report[part][str(label)] = {"missing": True}
+        return report, None
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        return None, f"the answer could not be read ({type(err).__name__}: {err})"
 
 
 def probe_source(function, cases, out_path):
@@ -494,7 +623,11 @@ def grade_one(job):
                 canary = nbformat.v4.new_code_cell(f"raise AssertionError('adamedu-grade canary {nonce}')")
                 runnable.cells.insert(at + 1, canary)
                 canaries[g["grade_id"]] = (cell, canary, nonce)
-            if g["grade_id"] not in watched:
+            if g["grade_id"] not in watched and is_value(g["exercise"]):
+                out_path = answers_dir / f"{secrets.token_hex(8)}.json"
+                runnable.cells.insert(at + 1, nbformat.v4.new_code_cell(value_probe_source(g["exercise"], out_path)))
+                probes[g["grade_id"]] = (None, out_path)
+            elif g["grade_id"] not in watched:
                 cases = make_cases(g["exercise"], seed)
                 out_path = answers_dir / f"{secrets.token_hex(8)}.json"
                 runnable.cells.insert(at + 1, nbformat.v4.new_code_cell(probe_source(g["function"], cases, out_path)))
@@ -508,7 +641,8 @@ def grade_one(job):
                 per[gid] = judged_in_kernel(*canaries[gid], outcome, why)
                 continue
             cases, out_path = probes[gid]
-            report, missing = read_answers(out_path)
+            value = is_value(g["exercise"])
+            report, missing = read_values(out_path) if value else read_answers(out_path)
             if report is None:
                 if missing != "absent":
                     per[gid] = ("error", f"the grader's probe failed: {missing}")
@@ -518,6 +652,8 @@ def grade_one(job):
                     per[gid] = ("error", why)
                 else:
                     per[gid] = ("error", "the grader's probe did not run (the notebook's code interfered with it)")
+            elif value:
+                per[gid] = judge_value(g["exercise"], report)
             elif report.get("absent"):
                 per[gid] = ("failed", f"no function named {g['function']} is defined at this check (was it "
                                       f"renamed, or its cell not run?); the exercise asks for {g['function']}")

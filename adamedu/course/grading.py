@@ -31,6 +31,20 @@ to report a function that changes its arguments in place. ``expected(name, case)
 answer for one case. ``check(name, fn)`` is ``cases`` + calls + ``judge`` in one process: it returns the
 :class:`Verdict` when it passes, raises :class:`CheckFailed` (whose ``.verdict`` is the verdict) when not,
 and appends every verdict to ``RESULTS``. ``GRADED`` lists the exercises ``judge`` knows.
+
+Value exercises (an experiment's answers, not a function)
+---------------------------------------------------------
+An experiment's check cell is ``check_value("tilted_threshold")``. ``VALUE_EXERCISES[name]`` (defined in
+:mod:`adamedu.course.value_judges`) declares the variables it reads and the calls of the student's functions
+on fixed arguments it makes; ``judge_values(name, answers)`` decides from those values alone (a pure function
+of data: it recomputes the expected values with the package and names the classic mistakes), so a grader
+fetches the values from the student's kernel as data and decides in its own process::
+
+    answers = {"predicted_threshold": 0.04, "measured_threshold": 0.0400003, ...}   # fetched as data
+    verdict = grading.judge_values("tilted_threshold", answers)                      # Verdict
+
+``check_value`` is the same judge run in the notebook: it reads the variables where it is called, prints the
+message if right and raises :class:`CheckFailed` if not.
 """
 
 import dataclasses
@@ -42,8 +56,8 @@ import numpy as np
 from .. import optimizers
 from ..optimizers import Adam, AdamW, GradientDescent, Momentum, RMSprop
 
-__all__ = ["check", "attempt", "needs", "cases", "judge", "expected", "Verdict", "Raised", "CheckFailed",
-           "EXERCISES", "GRADED", "RESULTS"]
+__all__ = ["check", "check_value", "attempt", "needs", "cases", "judge", "judge_values", "expected", "Verdict",
+           "Raised", "CheckFailed", "EXERCISES", "VALUE_EXERCISES", "GRADED", "RESULTS"]
 
 RTOL, ATOL = 1e-6, 1e-12  # float64 inputs: a correct rule written any sensible way agrees far closer
 # float32 answers: float32 carries about 7 digits; a correct rule loses a few of them in its arithmetic
@@ -110,6 +124,13 @@ def _gd(w, g, lr):
 
 def _momentum(w, g, m, lr, beta):
     return Momentum(lr=lr, beta=beta).update(w, g, m, t=1, lr=lr)
+
+
+def _buffer(w, g, u, lr, beta):
+    """PyTorch's and Keras's buffer u ← βu + g, w ← w − αu: the package's Momentum with α/(1 − β) on m = (1 − β)u
+    (the translation of chapter 2 and of Momentum's docstring)."""
+    w, m = Momentum(lr=lr / (1 - beta), beta=beta).update(w, g, (1 - beta) * u, t=1, lr=lr / (1 - beta))
+    return w, m / (1 - beta)
 
 
 def _rmsprop(w, g, v, lr, beta, eps, eps_in_sqrt=False):
@@ -240,6 +261,16 @@ def _momentum_mistakes():
         "β and 1 − β are swapped: m ← β·m + (1 − β)·g keeps most of the old average":
             lambda w, g, m, lr, beta: _momentum(w, g, m, lr, 1 - beta) if beta > 0 else _momentum(w, g, m, lr, beta),
         "sign error: step against the average gradient, w − α·m": _sign_error(_momentum),
+    }
+
+
+def _buffer_mistakes():
+    return {
+        "this is the moving-average form m ← β·m + (1 − β)·g; the buffer adds the whole gradient, u ← β·u + g":
+            lambda w, g, u, lr, beta: _momentum(w, g, u, lr, beta),
+        "the step uses the old u: update u first, then step with the new u":
+            lambda w, g, u, lr, beta: (w - lr * u, beta * u + g),
+        "sign error: step against the buffer, w − α·u": _sign_error(_buffer),
     }
 
 
@@ -490,6 +521,8 @@ EXERCISES = {
         Exercise("gd_step", ("w", "g", "lr"), ("w",), _gd, _gd_mistakes(), {"lr": _lr}),
         Exercise("momentum_step", ("w", "g", "m", "lr", "beta"), ("w", "m"), _momentum, _momentum_mistakes(),
                  {"lr": _lr, "beta": _beta(0.5, 0.99)}),
+        Exercise("buffer_step", ("w", "g", "u", "lr", "beta"), ("w", "u"), _buffer, _buffer_mistakes(),
+                 {"lr": _lr, "beta": _beta(0.5, 0.99)}),
         Exercise("rmsprop_step", ("w", "g", "v", "lr", "beta", "eps"), ("w", "v"), _rmsprop, _rmsprop_mistakes(),
                  {"lr": _lr, "beta": _beta(0.8, 0.999), "eps": _eps}),
         Exercise("adam_step", ("w", "g", "m", "v", "t", "lr", "beta1", "beta2", "eps"), ("w", "m", "v"), _adam,
@@ -532,8 +565,8 @@ def _cases(ex, count, seed=0):
         shape, scale, t = SHAPES[shape_i], SCALES[scale_i], STEPS[step_i]
         g = rng.normal(size=shape) * scale
         case = {"w": rng.normal(size=shape), "g": g}
-        if "m" in ex.args:  # a state that could have come from earlier gradients of this scale
-            case["m"] = rng.normal(size=shape) * scale * (t > 1) * 0.5
+        if "m" in ex.args or "u" in ex.args:  # a state that could have come from earlier gradients of this scale
+            case["m" if "m" in ex.args else "u"] = rng.normal(size=shape) * scale * (t > 1) * 0.5
         if "v" in ex.args:
             case["v"] = (rng.normal(size=shape) * scale) ** 2 * (t > 1)
         if "t" in ex.args:
@@ -823,3 +856,6 @@ def _fmt_arg(v):
     if isinstance(v, type) and issubclass(v, np.generic):
         return f"np.{v.__name__}"
     return repr(v)
+
+
+from .value_judges import VALUE_EXERCISES, check_value, judge_values  # noqa: E402  (they use Verdict, CheckFailed)
