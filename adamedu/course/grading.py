@@ -468,6 +468,9 @@ def _cosine_warmup_cases(count, seed=0):
              warmup + decay + 7, 3][i // 4 % 10]
         out.append({"t": t, "warmup_steps": warmup, "decay_steps": decay, "peak": float(10 ** rng.uniform(-4, -1)),
                     "final": float(10 ** rng.uniform(-6, -4)) * (i % 3 != 0)})
+    return out
+
+
 # ch. 9, newton_schulz(x, steps): Muon's orthogonalization (eq-pre-ns), Jordan et al.'s quintic coefficients.
 # The cases are matrices of large norm, so that an ε added to the norm (1e-7, as Keras does) changes nothing
 # the check can see; ε's placement is not the point of the exercise.

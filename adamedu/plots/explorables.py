@@ -33,6 +33,7 @@ values, so a test can compare what the figure holds with a fresh run.
 # ruff: noqa: N803, N806
 
 import base64
+import hashlib
 import html
 import io
 import json
@@ -101,10 +102,11 @@ class Explorable:
 
     def to_html(self):
         """The HTML the website shows: picture, description, and the interactive figure when Plotly is there."""
-        uid = f"adamedu-x-{self.name}-{id(self):x}"
         text = html.escape(self.description)
         site = _site_figure(self.figure)
         spec = json.dumps(site, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+        # named by its content, so that a rebuild writes the same page (and two different figures differ)
+        uid = f"adamedu-x-{self.name}-{hashlib.sha256(spec.encode()).hexdigest()[:10]}"
         picture = base64.b64encode(self.png()).decode("ascii")
         return (
             f'<figure class="adamedu-explorable" id="{uid}" role="group" aria-labelledby="{uid}-title" '
@@ -113,7 +115,8 @@ class Explorable:
             f'</figcaption>\n'
             f'<p id="{uid}-desc" class="adamedu-description" style="{_VISUALLY_HIDDEN}">{text}</p>\n'
             f'<div class="adamedu-controls" style="display:flex;flex-wrap:wrap;gap:0.4em 1.5em;margin:0.4em 0"></div>\n'
-            f'<div class="adamedu-plot" role="img" aria-label="{html.escape(self.title)}: an interactive chart; '
+            # a group, not an img: the chart holds focusable parts (an img must not: axe's nested-interactive)
+            f'<div class="adamedu-plot" role="group" aria-label="{html.escape(self.title)}: an interactive chart; '
             f'its description is above"></div>\n'
             f'<img class="adamedu-fallback" src="data:image/png;base64,{picture}" '
             f'alt="{html.escape(self.title)} (default view; described above)" '
@@ -144,7 +147,7 @@ _SCRIPT = r"""window.adameduExplorable = window.adameduExplorable || function (r
   var spec = JSON.parse(root.querySelector('.adamedu-spec').textContent);
   var plot = root.querySelector('.adamedu-plot'), box = root.querySelector('.adamedu-controls');
   var apply = function (step) { return Plotly[step.method].apply(null, [plot].concat(step.args)); };
-  Plotly.newPlot(plot, spec.data, spec.layout, {responsive: true, displaylogo: false});
+  Plotly.newPlot(plot, spec.data, spec.layout, {responsive: true, displaylogo: false, displayModeBar: false});
   root.querySelector('.adamedu-fallback').hidden = true;
   spec.controls.forEach(function (c, i) {
     var id = root.id + '-c' + i, label = document.createElement('label'), out;
