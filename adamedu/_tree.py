@@ -49,10 +49,12 @@ def leaf_name(path, root="params"):
     return root + "".join(f"[{key!r}]" for key in path)
 
 
-def same_structure(a, b, path=(), names=("params", "grads"), leaves=None):
+def same_structure(a, b, path=(), names=("params", "grads"), leaves=None, shape_of=None):
     """Raise ValueError naming the first place where ``a`` and ``b`` differ in structure or shape.
 
     If ``leaves`` is a list, the leaves of ``b`` are appended to it in flatten order (one walk instead of two).
+    ``shape_of(shape)``: the shape a leaf of ``b`` must have for a leaf of ``a`` of that shape (by default
+    the same; Adafactor's factored slots are smaller).
     """
     # Runs on every optimizer step: the names of the places are only spelled out for an error message.
     if isinstance(a, dict):
@@ -73,7 +75,7 @@ def same_structure(a, b, path=(), names=("params", "grads"), leaves=None):
             raise ValueError(f"{where} must have the keys of {leaf_name(path, names[0])} {list(a)}: "
                              + ", ".join(detail))
         for key in a:
-            same_structure(a[key], b[key], path + (key,), names, leaves)
+            same_structure(a[key], b[key], path + (key,), names, leaves, shape_of)
     elif isinstance(a, (list, tuple)):
         if type(a) is not type(b):
             raise ValueError(f"{leaf_name(path, names[1])} must be a {type(a).__name__} like "
@@ -82,14 +84,16 @@ def same_structure(a, b, path=(), names=("params", "grads"), leaves=None):
             raise ValueError(f"{leaf_name(path, names[1])} must have {len(a)} entries like "
                              f"{leaf_name(path, names[0])}, got {len(b)}")
         for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            same_structure(x, y, path + (i,), names, leaves)
+            same_structure(x, y, path + (i,), names, leaves, shape_of)
     else:
         if isinstance(b, (dict, list, tuple)):
             raise ValueError(f"{leaf_name(path, names[1])} must be an array like {leaf_name(path, names[0])}, "
                              f"got a {type(b).__name__}")
-        if np.shape(a) != np.shape(b):
+        expected = np.shape(a) if shape_of is None else shape_of(np.shape(a))
+        if expected != np.shape(b):
+            must = "they must match" if shape_of is None else f"so it must have shape {expected}"
             raise ValueError(f"{leaf_name(path, names[1])} has shape {np.shape(b)}, but {leaf_name(path, names[0])} "
-                             f"has shape {np.shape(a)}; they must match")
+                             f"has shape {np.shape(a)}; {must}")
         if leaves is not None:
             leaves.append(b)
 

@@ -4,9 +4,11 @@ from ._base import Optimizer, State
 from .adam import Adam, AdamW, AMSGrad
 from .adaptive import AdaGrad, RMSprop
 from .ancestors import Adadelta, Rprop
+from .factored import Adafactor
 from .recent import AdaBelief, Lamb, Yogi
 from .sgd import GradientDescent, Momentum
 from .variants import AdaMax, Lion, Nadam, RAdam
 
 __all__ = ["Optimizer", "State", "GradientDescent", "Momentum", "AdaGrad", "RMSprop", "Adam", "AdamW",
-           "AMSGrad", "AdaMax", "Nadam", "RAdam", "Lion", "Rprop", "Adadelta", "Yogi", "AdaBelief", "Lamb"]
+           "AMSGrad", "AdaMax", "Nadam", "RAdam", "Lion", "Rprop", "Adadelta", "Yogi", "AdaBelief", "Lamb",
+           "Adafactor"]
