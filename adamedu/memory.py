@@ -54,7 +54,7 @@ def linear_code(signed=True):
 
 
 def dynamic_code(signed=True):
-    """256 values in [-1, 1] (or [0, 1]) dense near 0: for each decade 10⁻⁶ … 10⁰, evenly spaced
+    """255 values in [-1, 1] (256 in [0, 1]) dense near 0: for each decade 10⁻⁶ … 10⁰, evenly spaced
     fractions of it, more of them in the larger decades; plus 0 and 1.
 
     The idea of Dettmers et al.'s dynamic (tree) data type: relative precision roughly even over seven
@@ -63,7 +63,7 @@ def dynamic_code(signed=True):
     """
     values = [0.0, 1.0]
     for i in range(7):
-        k = 2 ** i if signed else 2 ** (i + 1)
+        k = 2 ** (i + 1) if not signed else 2 ** i if i < 6 else 63  # signed: 255 values with 0 and ±1
         edges = np.linspace(0.1, 1.0, k + 1)
         middles = (edges[:-1] + edges[1:]) / 2 * 10.0 ** (i - 6)
         values += list(middles) + ([-x for x in middles] if signed else [])
