@@ -54,6 +54,7 @@ EVERY = [  # each optimizer once, with hyperparameters off their defaults (so on
     ae.Yogi(lr=0.02, beta1=0.8, eps=1e-4),
     ae.AdaBelief(lr=0.01, beta1=0.8, beta2=0.99, eps=1e-10),
     ae.Lamb(lr=0.01, beta1=0.8, weight_decay=0.01),  # not elementwise: norms of the whole tensor
+    ae.Adafactor(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True),  # factored slots, smaller than p
 ]
 EXPORTED = sorted(name for name in ae.__all__ if isinstance(getattr(ae, name), type)
                   and issubclass(getattr(ae, name), ae.Optimizer) and name != "Optimizer")
@@ -74,9 +75,10 @@ def set_grads(tensors, grads):
 
 def test_every_exported_optimizer_is_covered():
     assert sorted(opt_id(opt) for opt in EVERY) == EXPORTED
+    from test_adafactor import torch_cases as adafactor_torch_cases
     from test_family import TORCH_CASES as FAMILY_TORCH_CASES
 
-    with_torch = {opt_id(case.values[0]) for case in TORCH_CASES + FAMILY_TORCH_CASES}
+    with_torch = {opt_id(case.values[0]) for case in TORCH_CASES + FAMILY_TORCH_CASES + adafactor_torch_cases()}
     assert with_torch == set(EXPORTED) - {"Lion", "Yogi", "AdaBelief", "Lamb"}  # not in torch.optim
 
 
