@@ -245,3 +245,15 @@ def test_nan_gradient_refused():
     with pytest.raises(ValueError, match=r"grads\['W'\]"):
         opt.step(w, {"W": np.full((3, 2), np.nan)}, opt.init(w))
     assert STEPS  # the shared run length is imported, not redefined
+
+
+def test_compiled_engine_refuses_it_by_name():
+    pytest.importorskip("numba")
+    with pytest.raises(ValueError, match="Adafactor.*not elementwise"):
+        ae.compiled(ae.Adafactor())
+
+
+def test_slots_of_a_stack_of_matrices_factor_the_last_two_axes():
+    opt = ae.Adafactor()
+    state = opt.init({"k": np.zeros((5, 3, 4))})
+    assert state.r["k"].shape == (5, 3) and state.c["k"].shape == (5, 4) and state.v["k"].shape == (0,)
