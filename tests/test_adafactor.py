@@ -257,3 +257,12 @@ def test_slots_of_a_stack_of_matrices_factor_the_last_two_axes():
     opt = ae.Adafactor()
     state = opt.init({"k": np.zeros((5, 3, 4))})
     assert state.r["k"].shape == (5, 3) and state.c["k"].shape == (5, 4) and state.v["k"].shape == (0,)
+
+
+def test_overflow_of_a_factored_slot_is_named_and_nothing_changes():
+    w = {"W": np.ones((3, 2))}
+    opt = ae.Adafactor()
+    state = opt.init(w)
+    with pytest.raises(ae.NonFiniteError, match=r"state\.r\['W'\]"):
+        opt.step(w, {"W": np.full((3, 2), 1e200)}, state)
+    assert not state.r["W"].any() and np.all(w["W"] == 1)
