@@ -7,6 +7,7 @@ Every optimizer has one API::
     params, state = opt.step(params, grads, state)  # pure: returns new values, changes no input
 """
 
+from . import schedules
 from ._checks import NonFiniteError
 from .clipping import clip_by_global_norm, clip_by_norm, clip_by_value, global_norm
 from .datasets import wilson_classification, wilson_features
@@ -31,6 +32,7 @@ from .optimizers import (
     RAdam,
     RMSprop,
     Rprop,
+    ScheduleFreeAdamW,
     State,
     Yogi,
 )
@@ -66,6 +68,8 @@ __all__ = [
     "global_norm", "clip_by_global_norm", "clip_by_norm", "clip_by_value",
     # the family's ancestors (Rprop, Adadelta) and later members (Yogi, AdaBelief, LAMB)
     "Rprop", "Adadelta", "Yogi", "AdaBelief", "Lamb",
+    # learning-rate schedules (adamedu.schedules) and schedule-free AdamW
+    "schedules", "ScheduleFreeAdamW",
     # memory at scale: Adafactor's factored second moment, 8-bit blockwise states, what a state costs
     "Adafactor", "EightBitState", "quantize_blockwise", "dequantize_blockwise", "state_nbytes", "adam_state_bytes",
     # the compiled engine (needs numba: pip install adamedu[fast])

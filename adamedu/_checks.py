@@ -22,6 +22,7 @@ RANGES = {
     ">= 0": (lambda x: x >= 0, "a finite number >= 0"),
     "schedule": (lambda x: x >= 0, "a finite number >= 0 or a schedule (a function of the step t)"),
     "[0, 1)": (lambda x: 0 <= x < 1, "a number in [0, 1)"),
+    "(0, 1)": (lambda x: 0 < x < 1, "a number in (0, 1)"),
     ">= 1": (lambda x: x >= 1, "a finite number >= 1"),
     "<= 0": (lambda x: x <= 0, "a finite number <= 0"),
 }

@@ -25,7 +25,7 @@ import numpy as np
 
 from ._checks import check_hyperparameter
 
-__all__ = ["Problem", "Quadratic", "ravine", "Rosenbrock", "Saddle", "Noisy", "ReddiOnline",
+__all__ = ["Problem", "Quadratic", "ravine", "Rosenbrock", "Saddle", "LessardRechtPackard", "Noisy", "ReddiOnline",
            "LinearRegression", "LogisticRegression", "SoftmaxRegression"]
 
 
@@ -209,6 +209,48 @@ class Saddle(Problem):
 
     def _grad(self, p, t):
         return np.array([2 * p[0], -2 * p[1]])
+
+
+class LessardRechtPackard(Problem):
+    r"""A strongly convex function on which the heavy ball with its quadratic-optimal tuning never converges.
+
+    Lessard, Recht & Packard (2016, section 4.6) give the one-dimensional, piecewise quadratic function
+
+        f(x) = 25/2 x²               for x < 1,
+               1/2 x² + 24 x − 12    for 1 ≤ x < 2,
+               25/2 x² − 24 x + 36   for x ≥ 2,
+
+    continuous with a continuous gradient (25x, x + 24, 25x − 24 on the three pieces), whose curvature is
+    25 or 1: it is μ-strongly convex and L-smooth with μ = 1, L = 25 (κ = 25), minimum 0 at x = 0. Polyak's
+    heavy ball with the parameters that are optimal for quadratics with these μ and L, a step
+    4/(√L + √μ)² = 1/9 and momentum ((√κ − 1)/(√κ + 1))² = 4/9, falls from some starts (for example
+    x₀ = 3.3) into a cycle of period 3 instead of converging; Nesterov's method, which is guaranteed for
+    every such function, converges.
+    """
+
+    shape = (1,)
+    bounds = ((-3.0, 4.0),)
+    L, mu, condition_number = 25.0, 1.0, 25.0  # noqa: N815 - the smoothness constant is called L in every text
+    name = "Lessard, Recht & Packard's piecewise quadratic (μ = 1, L = 25)"
+
+    def __init__(self):
+        self.minimum = np.zeros(1)
+
+    def _loss(self, p):
+        x = p[0]
+        if x < 1:
+            return 12.5 * x * x
+        if x < 2:
+            return 0.5 * x * x + 24 * x - 12
+        return 12.5 * x * x - 24 * x + 36
+
+    def _grad(self, p, t):
+        x = p[0]
+        if x < 1:
+            return np.array([25 * x])
+        if x < 2:
+            return np.array([x + 24])
+        return np.array([25 * x - 24])
 
 
 # -- stochastic and online problems -------------------------------------------------------------------------

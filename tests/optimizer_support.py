@@ -28,6 +28,7 @@ STATE_KEYS = {
     ae.Yogi: ["t", "m", "v"],
     ae.AdaBelief: ["t", "m", "s"],
     ae.Lamb: ["t", "m", "v"],
+    ae.ScheduleFreeAdamW: ["t", "z", "v"],
     ae.Adafactor: ["t", "r", "c", "v"],
 }
 ALL_OPTIMIZERS = list(STATE_KEYS)

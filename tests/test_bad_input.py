@@ -53,6 +53,8 @@ KINDS = {
               "bias_correction": "bool", **DECAY},
     ae.AdaBelief: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg", **DECAY},
     ae.Lamb: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg", **DECOUPLED},  # LAMB's own λ
+    ae.ScheduleFreeAdamW: {"lr": "lr", "beta1": "beta_open", "beta2": "beta", "eps": "nonneg",
+                           "warmup_steps": "nonneg", **DECOUPLED},
     ae.Adafactor: {"lr": "lr", "beta2_decay": "nonpos", "eps1": "nonneg", "eps2": "nonneg", "clip_threshold": "ge1",
                    "relative_step": "bool", "eps1_clamp": "bool", **DECAY},
 }
@@ -64,6 +66,8 @@ BAD_VALUES = {
            (True, TypeError, "number")],
     "beta": [(-0.1, ValueError, "[0, 1)"), (1.0, ValueError, "[0, 1)"), (1.5, ValueError, "[0, 1)"),
              (NAN, ValueError, "[0, 1)"), (INF, ValueError, "[0, 1)"), ("0.9", TypeError, "[0, 1)")],
+    "beta_open": [(0.0, ValueError, "(0, 1)"), (-0.1, ValueError, "(0, 1)"), (1.0, ValueError, "(0, 1)"),
+                  (NAN, ValueError, "(0, 1)"), ("0.9", TypeError, "(0, 1)")],
     "nonneg": [(-1e-8, ValueError, ">= 0"), (NAN, ValueError, "finite"), (INF, ValueError, "finite"),
                ("1e-8", TypeError, "number"), ([0.1], TypeError, "number")],
     "patterns": [("bias", TypeError, "tuple of parameter names"), (["b", 3], TypeError, "tuple of parameter names"),
@@ -204,11 +208,13 @@ def test_more_positional_arguments_than_lr_are_refused():
 @pytest.mark.parametrize("cls", ALL_OPTIMIZERS, ids=optimizer_id)
 def test_edge_values_that_are_allowed(cls):
     kinds = KINDS[cls]
-    edges = {"lr": 0.0, "beta": 0.0, "nonneg": 0.0, "ge1": 1.0, "bool": True, "patterns": (), "nonpos": 0.0}
+    edges = {"lr": 0.0, "beta": 0.0, "beta_open": 1e-12, "nonneg": 0.0, "ge1": 1.0, "bool": True, "patterns": (),
+             "nonpos": 0.0}
     opt = cls(**{name: edges[kind] for name, kind in kinds.items()})
     assert all(getattr(opt, name) == edges[kind] for name, kind in kinds.items())
     # numpy numbers and ints are numbers too; np.bool_ is a bool
-    numpyish = {"lr": np.float32(0.5), "beta": np.float64(0.5), "nonneg": 1, "ge1": 2, "bool": np.bool_(False),
+    numpyish = {"lr": np.float32(0.5), "beta": np.float64(0.5), "beta_open": np.float64(0.5),
+                "nonneg": 1, "ge1": 2, "bool": np.bool_(False),
                 "patterns": ["b"], "nonpos": np.float64(-0.5)}
     opt = cls(**{name: numpyish[kind] for name, kind in kinds.items()})
     for name, kind in kinds.items():

@@ -32,6 +32,8 @@ SINGLE_STEP = [  # test_single_step: one step from [1, 2, 3, 4] with gradient [1
     ("adamax_test.py", ae.AdaMax(lr=0.5, eps=1e-7, eps_in_max=False), [0.5, 1.5, 2.5, 3.5]),
     ("nadam_test.py", ae.Nadam(lr=0.5, eps=1e-7, momentum_decay=1.0), [0.4686, 1.4686, 2.4686, 3.4686]),
     ("lion_test.py", ae.Lion(lr=0.5), [0.5, 1.5, 2.5, 3.5]),
+    ("adadelta_test.py", ae.Adadelta(lr=0.5, rho=0.95, eps=1e-7), [0.9993, 1.9993, 2.9993, 3.9993]),
+    ("lamb_test.py", ae.Lamb(lr=0.5, eps=1e-7), [-0.3693, 0.6306, 1.6306, 2.6306]),
 ]
 
 # test_correctness_with_golden: from ones(10), one step with gradient 0.01, then steps with
@@ -72,6 +74,9 @@ GOLDEN = [
          [-1.2335, -1.2322, -1.2313, -1.2309, -1.2306, -1.2304, -1.2302, -1.2301, -1.23, -1.2299],
          [-1.7492, -1.7478, -1.7469, -1.7464, -1.7461, -1.7459, -1.7457, -1.7456, -1.7455, -1.7454]])),
     ("lion_test.py", ae.Lion(lr=1e-3), np.tile([[0.999], [0.998], [0.997], [0.996], [0.995]], (1, 10))),
+    ("adadelta_test.py", ae.Adadelta(lr=1.0, rho=0.8, eps=1e-6),
+     np.tile([[0.9978], [0.9947], [0.9915], [0.9882], [0.9849]], (1, 10))),
+    ("lamb_test.py", ae.Lamb(eps=1e-7), np.tile([[0.999], [0.9982], [0.9974], [0.9965], [0.9955]], (1, 10))),
 ]
 
 # test_weight_decay: Keras's weight_decay=0.004 (decoupled), learning rate 1, zero gradients
@@ -84,13 +89,14 @@ WEIGHT_DECAY = [
     ("adamax_test.py", ae.AdaMax),
     ("nadam_test.py", ae.Nadam),
     ("lion_test.py", ae.Lion),
+    ("adadelta_test.py", ae.Adadelta),
+    # lamb_test.py's weight decay is Keras's base-class (decoupled) decay; adamedu's Lamb puts λw inside the
+    # trust ratio, as You et al. do, and has no decoupled option: no adamedu equivalent to translate
 ]
 
 SKIPPED = {  # Keras's optimizer test files whose optimizer adamedu deliberately does not have
-    "adadelta_test.py": "Adadelta is not in the book's family of optimizers",
     "adafactor_test.py": "Adafactor (factored second moments) is not an elementwise rule; not in adamedu yet",
     "ftrl_test.py": "FTRL (online learning) is not in the book",
-    "lamb_test.py": "LAMB (layer-wise trust ratio) is not an elementwise rule; not in adamedu yet",
     "muon_test.py": "Muon (orthogonalized momentum) is not an elementwise rule; not in adamedu yet",
     "schedule_free_adamw_test.py": "schedule-free AdamW is not in adamedu",
     "loss_scale_optimizer_test.py": "a wrapper for mixed precision, not an optimizer; to_keras takes "

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from adamedu.problems import (
+    LessardRechtPackard,
     LinearRegression,
     LogisticRegression,
     Noisy,
@@ -66,6 +67,7 @@ PROBLEMS = {
     "rosenbrock": Rosenbrock,
     "rosenbrock-a2": lambda: Rosenbrock(a=2.0, b=10.0),
     "saddle": Saddle,
+    "lessard-recht-packard": LessardRechtPackard,
     "noisy-ravine": lambda: Noisy(ravine(), sigma=1.0, seed=3),
     "reddi": ReddiOnline,
     "linear": linear,
@@ -187,6 +189,54 @@ def test_saddle_by_hand():
     np.testing.assert_array_equal(p.grad(np.array([1.0, 2.0])), [2.0, -4.0])
     assert p.minimum is None
     assert not p.grad(np.zeros(2)).any()  # a stationary point that is no minimum
+
+
+def test_lessard_recht_packard_by_hand():
+    p = LessardRechtPackard()
+    # the three pieces, from the formulas of Lessard, Recht & Packard (2016, section 4.6)
+    assert p.loss(np.array([0.5])) == 12.5 * 0.25
+    assert p.loss(np.array([1.5])) == pytest.approx(0.5 * 2.25 + 36 - 12)
+    assert p.loss(np.array([3.0])) == pytest.approx(112.5 - 72 + 36)
+    np.testing.assert_array_equal([p.grad(np.array([x]))[0] for x in (-1.0, 1.5, 3.0)], [-25.0, 25.5, 51.0])
+    # continuous value and slope where the pieces meet (x = 1 and x = 2), so the function is L-smooth
+    for edge, (value, slope) in {1.0: (12.5, 25.0), 2.0: (38.0, 26.0)}.items():
+        for x in (edge - 1e-12, edge):
+            assert p.loss(np.array([x])) == pytest.approx(value, abs=1e-9)
+            assert p.grad(np.array([x]))[0] == pytest.approx(slope, abs=1e-9)
+    assert (p.mu, p.L, p.condition_number) == (1.0, 25.0, 25.0)
+    np.testing.assert_array_equal(p.minimum, [0.0])
+    assert p.loss(p.minimum) == 0.0
+
+
+@pytest.mark.parametrize("x", [-2.7, -0.3, 0.4, 1.2, 1.9, 2.3, 3.3])
+def test_lessard_recht_packard_gradient_on_every_piece(x):
+    assert_grad_matches(LessardRechtPackard(), np.array([x]))  # the shared check covers only [-1.5, 1.5]
+
+
+def test_lessard_recht_packard_heavy_ball_cycle_is_the_hand_derived_one():
+    """Polyak's heavy ball x_{k+1} = x_k − a f'(x_k) + b (x_k − x_{k−1}), a = 1/9, b = 4/9, from x₀ = 3.3.
+
+    The paper reports a cycle of period 3. If its points p, q, r lie on the pieces (x < 1, x < 1, x ≥ 2), the
+    three heavy-ball equations are linear in (p, q, r): solve them by hand (numpy's solve) and compare with the
+    package's Momentum run (lr = a/(1 − b), beta = b), which takes the same steps; a negative control (a
+    different start) converges instead.
+    """
+    from adamedu import Momentum, minimize
+
+    a, b = 1 / 9, 4 / 9
+    # q = p − a·25p + b(p − r);  r = q − a·25q + b(q − p);  p = r − a(25r − 24) + b(r − q)
+    A = np.array([[1 + b - 25 * a, -1, -b], [-b, 1 + b - 25 * a, -1], [-1, -b, 1 + b - 25 * a]])
+    rhs = np.array([0.0, 0.0, -24 * a])
+    p, q, r = np.linalg.solve(A, rhs)
+    assert p < 1 and q < 1 and r >= 2  # the pieces assumed
+    run = minimize(LessardRechtPackard(), [3.3], Momentum(lr=a / (1 - b), beta=b), steps=300)
+    tail = run.path[-3:, 0]
+    cycle = np.array([p, q, r])
+    shift = int(np.argmin(np.abs(cycle - tail[0])))
+    np.testing.assert_allclose(tail, np.roll(cycle, -shift), rtol=1e-9)
+    assert not run.diverged
+    converging = minimize(LessardRechtPackard(), [0.5], Momentum(lr=a / (1 - b), beta=b), steps=300)
+    assert converging.final_loss < 1e-20
 
 
 def test_reddi_problem_by_hand():

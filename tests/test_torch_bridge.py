@@ -54,6 +54,7 @@ EVERY = [  # each optimizer once, with hyperparameters off their defaults (so on
     ae.Yogi(lr=0.02, beta1=0.8, eps=1e-4),
     ae.AdaBelief(lr=0.01, beta1=0.8, beta2=0.99, eps=1e-10),
     ae.Lamb(lr=0.01, beta1=0.8, weight_decay=0.01),  # not elementwise: norms of the whole tensor
+    ae.ScheduleFreeAdamW(lr=0.01, beta1=0.8, warmup_steps=3, weight_decay=0.1),  # z set on step 1 (zeroed slot)
     ae.Adafactor(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True),  # factored slots, smaller than p
 ]
 EXPORTED = sorted(name for name in ae.__all__ if isinstance(getattr(ae, name), type)
@@ -79,7 +80,8 @@ def test_every_exported_optimizer_is_covered():
     from test_family import TORCH_CASES as FAMILY_TORCH_CASES
 
     with_torch = {opt_id(case.values[0]) for case in TORCH_CASES + FAMILY_TORCH_CASES + adafactor_torch_cases()}
-    assert with_torch == set(EXPORTED) - {"Lion", "Yogi", "AdaBelief", "Lamb"}  # not in torch.optim
+    not_in_torch = {"Lion", "Yogi", "AdaBelief", "Lamb", "ScheduleFreeAdamW"}  # not in torch.optim
+    assert with_torch == set(EXPORTED) - not_in_torch
 
 
 # -- every optimizer: the bridge against the numpy step, and against torch.optim ----------------------

@@ -29,14 +29,21 @@ def test_for_param_drops_the_decay_of_a_matching_name():
 @pytest.mark.parametrize("cls", ALL_OPTIMIZERS, ids=optimizer_id)
 def test_an_excluded_bias_keeps_its_value_in_a_zero_gradient_step(cls):
     """The numpy counterpart of issue 10's Keras bug: with zero gradients only the decay moves w."""
-    decoupled = {} if cls in (ae.AdamW, ae.Lion, ae.Lamb) else {"decoupled_weight_decay": True}
+    decoupled = {} if cls in (ae.AdamW, ae.Lion, ae.Lamb, ae.ScheduleFreeAdamW) else {"decoupled_weight_decay": True}
     opt = cls(lr=0.1, weight_decay=0.5, exclude_from_weight_decay=("/b$",), **decoupled)
     net = ae.mlp([3, 2, 1])
     params = net.params
     zeros = {k: {n: np.zeros_like(w) for n, w in layer.items()} for k, layer in params.items()}
-    new, _ = opt.step(params, zeros, opt.init(params))
+    new, state = opt.step(params, zeros, opt.init(params))
     # LAMB's decay λw is its whole update here, and the trust ratio ‖w‖/‖λw‖ = 1/λ rescales it: w·(1 − lr)
     shrink = (1 - 0.1) if cls is ae.Lamb else (1 - 0.1 * 0.5)
+    if cls is ae.ScheduleFreeAdamW:
+        # Step 1 sets y to its average x_1 = z_1 = w (weight 1/t = 1), which undoes the decay of y; step 2
+        # keeps half of it: z stays w, x_2 = (x_1' + w)/2 with x_1' = (w(1 − lr·λ) − (1 − β1)w)/β1, and
+        # y_2 = (1 − β1)w + β1·x_2 = w(1 − lr·λ/2). (Recomputing y from z and x rounds in float32.)
+        np.testing.assert_allclose(new["dense0"]["W"], params["dense0"]["W"], rtol=1e-6)  # float32: y = z + x's
+        new, _ = opt.step(new, zeros, state)
+        shrink = 1 - 0.1 * 0.5 / 2
     for layer in params:
         np.testing.assert_array_equal(new[layer]["b"], params[layer]["b"])
         np.testing.assert_allclose(new[layer]["W"], params[layer]["W"] * shrink, rtol=1e-6)

@@ -393,6 +393,53 @@ def _keras_eps_cases(count, seed=0):
              "beta2": float(rng.uniform(0.9, 0.9999))} for i in range(count)]
 
 
+# ch. 10, cosine_with_warmup(t, warmup_steps, decay_steps, peak, final): the rate of step t (counted from 1) of a
+# linear warm-up from 0 followed by a cosine decay to `final`: the package's schedule
+# ae.schedules.cosine_with_warmup(warmup_steps, decay_steps, peak, final=final)(t). tests/test_grading_ch10.py
+# checks it against Keras's CosineDecay with warm-up, called with t - 1.
+def _cosine_warmup(t, warmup_steps, decay_steps, peak, final):
+    from ..schedules import cosine_with_warmup
+
+    return (cosine_with_warmup(warmup_steps, decay_steps, peak, final=final)(t),)
+
+
+def _cosine_warmup_mistakes():
+    def rate(t, warmup_steps, decay_steps, peak, final, *, shift=1, end=True, half=False, floor=True, clamp=True):
+        k = t - shift  # steps taken before step t
+        if k < warmup_steps:
+            return (peak * k / warmup_steps,)
+        p = (k - warmup_steps) / decay_steps
+        p = min(p, 1.0) if clamp else p
+        cos = np.cos(np.pi * p / (2 if half else 1))
+        low = final if floor else 0.0
+        return (low + (peak - low) * (0.5 * (1 + cos) if not half else cos),)
+
+    def variant(**changes):
+        return lambda **case: rate(**case, **changes)
+
+    return {
+        "t is off by one: step t = 1 has the rate of step count 0 (the warm-up starts at 0 on the first step)":
+            variant(shift=0),
+        "the decay goes on after decay_steps: the rate rises again (PyTorch's CosineAnnealingLR does); keep it "
+        "at final": variant(clamp=False),
+        "final is missing: the cosine should end at final, not at 0": variant(floor=False),
+        "a quarter period: cos(π p / 2) ends at final too, but the cosine schedule is ½(1 + cos π p)":
+            variant(half=True),
+    }
+
+
+def _cosine_warmup_cases(count, seed=0):
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(count):
+        warmup, decay = [(10, 90), (1, 20), (100, 900), (5, 5)][i % 4]
+        t = [1, 2, warmup, warmup + 1, warmup + 2, warmup + decay // 2, warmup + decay, warmup + decay + 1,
+             warmup + decay + 7, 3][i // 4 % 10]
+        out.append({"t": t, "warmup_steps": warmup, "decay_steps": decay, "peak": float(10 ** rng.uniform(-4, -1)),
+                    "final": float(10 ** rng.uniform(-6, -4)) * (i % 3 != 0)})
+    return out
+
+
 # ch. 11, factored_v(r, c): Adafactor's rank-1 estimate of a matrix's second moment from its row means r and
 # column means c, V̂ = r cᵀ / mean(r) (Shazeer & Stern 2018). The reference is the package's own function, which
 # ae.Adafactor uses and tests/test_adafactor.py holds to torch.optim.Adafactor and keras.optimizers.Adafactor.
@@ -451,6 +498,9 @@ EXERCISES = {
                  generate=_p_norm_cases, count=24, about="p from 1 to 16, gradients of scale 1e-3 to 1e2"),
         Exercise("keras_effective_eps", ("t", "eps_hat", "beta2"), ("eps",), _keras_eps, _keras_eps_mistakes(), {},
                  generate=_keras_eps_cases, count=16, about="t from 1 to 1e6 and an array of t"),
+        Exercise("cosine_with_warmup", ("t", "warmup_steps", "decay_steps", "peak", "final"), ("lr",),
+                 _cosine_warmup, _cosine_warmup_mistakes(), {}, generate=_cosine_warmup_cases, count=40,
+                 about="every phase: warm-up, its last step, the decay, its end and beyond"),
         Exercise("factored_v", ("r", "c"), ("v_hat",), _factored_v, _factored_v_mistakes(), {},
                  generate=_factored_v_cases, count=24,
                  about="matrices 1x3 to 4x5 and a stack, g² of scale 1e-16 to 1e4"),

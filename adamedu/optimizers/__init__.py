@@ -6,9 +6,10 @@ from .adaptive import AdaGrad, RMSprop
 from .ancestors import Adadelta, Rprop
 from .factored import Adafactor
 from .recent import AdaBelief, Lamb, Yogi
+from .schedule_free import ScheduleFreeAdamW
 from .sgd import GradientDescent, Momentum
 from .variants import AdaMax, Lion, Nadam, RAdam
 
 __all__ = ["Optimizer", "State", "GradientDescent", "Momentum", "AdaGrad", "RMSprop", "Adam", "AdamW",
            "AMSGrad", "AdaMax", "Nadam", "RAdam", "Lion", "Rprop", "Adadelta", "Yogi", "AdaBelief", "Lamb",
-           "Adafactor"]
+           "ScheduleFreeAdamW", "Adafactor"]

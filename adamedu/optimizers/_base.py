@@ -84,7 +84,7 @@ class numpy_ops:  # noqa: N801 - used like a module: ops.sqrt(v)
 
 
 def hyper(default, allowed):
-    """A hyperparameter field; ``allowed`` is one of ``">= 0"``, ``">= 1"``, ``"[0, 1)"``, ``"bool"``,
+    """A hyperparameter field; ``allowed`` is one of ``">= 0"``, ``">= 1"``, ``"[0, 1)"``, ``"(0, 1)"``, ``"bool"``,
     ``"schedule"``, ``"patterns"`` (a tuple of regular expressions).
 
     ``"schedule"`` (the learning rate) takes a number >= 0 or a function of the step t that returns one.

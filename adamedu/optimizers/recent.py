@@ -105,8 +105,8 @@ class Lamb(Optimizer):
     (a layer's weights, its biases) then moves by α times its own norm, whatever the scale of its
     gradients: the point of LAMB is large-batch training, where one learning rate must suit layers
     whose gradients differ by orders of magnitude. Not elementwise: the norms need the whole array.
-    With ``weight_decay=0`` (the default) it equals ``keras.optimizers.Lamb()`` (whose ε default is
-    1e-6, as here).
+    ε = 1e-6 is the paper's; ``Lamb(eps=1e-7)`` (with ``weight_decay=0``, the default) equals
+    ``keras.optimizers.Lamb()``, whose weight decay is its base class's decoupled one instead.
     """
 
     lr: float = hyper(0.001, "schedule")
