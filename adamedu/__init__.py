@@ -12,10 +12,12 @@ from ._checks import NonFiniteError
 from .clipping import clip_by_global_norm, clip_by_norm, clip_by_value, global_norm
 from .datasets import wilson_classification, wilson_features
 from .loop import Trace, minimize, race
+from .memory import EightBitState, adam_state_bytes, dequantize_blockwise, quantize_blockwise, state_nbytes
 from .nn import Dense, Dropout, Network, ReLU, Sigmoid, Tanh, mlp
 from .optimizers import (
     AdaBelief,
     Adadelta,
+    Adafactor,
     AdaGrad,
     Adam,
     AdaMax,
@@ -76,6 +78,8 @@ __all__ = [
     "schedules", "ScheduleFreeAdamW",
     # beyond the diagonal: matrix preconditioners, and several optimizers for one model
     "FullMatrixAdaGrad", "Shampoo", "Muon", "newton_schulz", "Partition", "muon_with_adamw",
+    # memory at scale: Adafactor's factored second moment, 8-bit blockwise states, what a state costs
+    "Adafactor", "EightBitState", "quantize_blockwise", "dequantize_blockwise", "state_nbytes", "adam_state_bytes",
     # the compiled engine (needs numba: pip install adamedu[fast])
     "compiled",
     # objective functions with analytic gradients, and the loop that runs an optimizer on them

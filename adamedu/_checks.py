@@ -25,6 +25,7 @@ RANGES = {
     "(0, 1)": (lambda x: 0 < x < 1, "a number in (0, 1)"),
     ">= 1": (lambda x: x >= 1, "a finite number >= 1"),
     "> 0": (lambda x: x > 0, "a finite number > 0"),
+    "<= 0": (lambda x: x <= 0, "a finite number <= 0"),
 }
 
 

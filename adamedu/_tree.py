@@ -52,7 +52,8 @@ def leaf_name(path, root="params"):
 def same_structure(a, b, path=(), names=("params", "grads"), leaves=None, shape=None):
     """Raise ValueError naming the first place where ``a`` and ``b`` differ in structure or shape.
 
-    ``shape``: a function from a leaf's shape in ``a`` to the shape its leaf in ``b`` must have (the same if None).
+    ``shape``: a function from a leaf's shape in ``a`` to the shape its leaf in
+    ``b`` must have (the same if None; Shampoo's factors and Adafactor's are of other shapes).
 
     If ``leaves`` is a list, the leaves of ``b`` are appended to it in flatten order (one walk instead of two).
     """

@@ -29,8 +29,21 @@ STATE_KEYS = {
     ae.AdaBelief: ["t", "m", "s"],
     ae.Lamb: ["t", "m", "v"],
     ae.ScheduleFreeAdamW: ["t", "z", "v"],
+    ae.Adafactor: ["t", "r", "c", "v"],
 }
 ALL_OPTIMIZERS = list(STATE_KEYS)
+
+
+def slot_shape(cls, name, shape):
+    """The shape of slot ``name`` for a parameter of ``shape`` (written out by hand): the parameter's, except
+    Adafactor's factored second moment (row means r, column means c for two or more axes; v for fewer, the
+    unused slots empty)."""
+    if cls is not ae.Adafactor:
+        return tuple(shape)
+    factored = len(shape) >= 2
+    return {"r": tuple(shape[:-1]) if factored else (0,),
+            "c": tuple(shape[:-2]) + tuple(shape[-1:]) if factored else (0,),
+            "v": (0,) if factored else tuple(shape)}[name]
 
 
 def optimizer_id(cls):

@@ -55,6 +55,8 @@ KINDS = {
     ae.Lamb: {"lr": "lr", "beta1": "beta", "beta2": "beta", "eps": "nonneg", **DECOUPLED},  # LAMB's own λ
     ae.ScheduleFreeAdamW: {"lr": "lr", "beta1": "beta_open", "beta2": "beta", "eps": "nonneg",
                            "warmup_steps": "nonneg", **DECOUPLED},
+    ae.Adafactor: {"lr": "lr", "beta2_decay": "nonpos", "eps1": "nonneg", "eps2": "nonneg", "clip_threshold": "ge1",
+                   "relative_step": "bool", "eps1_clamp": "bool", **DECAY},
 }
 
 # (bad value, exception, words of "what is allowed") by kind; the message must also hold the name and repr(value)
@@ -71,6 +73,8 @@ BAD_VALUES = {
     "patterns": [("bias", TypeError, "tuple of parameter names"), (["b", 3], TypeError, "tuple of parameter names"),
                  (("",), TypeError, "tuple of parameter names"), (("(",), ValueError, "regular expression"),
                  (None, TypeError, "tuple of parameter names")],
+    "nonpos": [(0.1, ValueError, "<= 0"), (NAN, ValueError, "finite"), (INF, ValueError, "finite"),
+               ("-0.8", TypeError, "number")],
     "ge1": [(0.9, ValueError, ">= 1"), (NAN, ValueError, "finite"), (INF, ValueError, "finite"),
             ("1.2", TypeError, "number")],
     "bool": [(1, TypeError, "True or False"), (0.0, TypeError, "True or False"), ("yes", TypeError, "True or False"),
@@ -204,13 +208,14 @@ def test_more_positional_arguments_than_lr_are_refused():
 @pytest.mark.parametrize("cls", ALL_OPTIMIZERS, ids=optimizer_id)
 def test_edge_values_that_are_allowed(cls):
     kinds = KINDS[cls]
-    edges = {"lr": 0.0, "beta": 0.0, "beta_open": 1e-12, "nonneg": 0.0, "ge1": 1.0, "bool": True, "patterns": ()}
+    edges = {"lr": 0.0, "beta": 0.0, "beta_open": 1e-12, "nonneg": 0.0, "ge1": 1.0, "bool": True, "patterns": (),
+             "nonpos": 0.0}
     opt = cls(**{name: edges[kind] for name, kind in kinds.items()})
     assert all(getattr(opt, name) == edges[kind] for name, kind in kinds.items())
     # numpy numbers and ints are numbers too; np.bool_ is a bool
     numpyish = {"lr": np.float32(0.5), "beta": np.float64(0.5), "beta_open": np.float64(0.5),
                 "nonneg": 1, "ge1": 2, "bool": np.bool_(False),
-                "patterns": ["b"]}
+                "patterns": ["b"], "nonpos": np.float64(-0.5)}
     opt = cls(**{name: numpyish[kind] for name, kind in kinds.items()})
     for name, kind in kinds.items():
         if kind == "patterns":  # a list is stored as a tuple (the optimizer is frozen and hashable)

@@ -33,7 +33,8 @@ ATOL = 1e-7
 
 def mismatch(ours, theirs, rtol=RTOL, atol=ATOL):
     """The largest |ours − theirs| in units of the tolerance atol + rtol·|theirs|: ≤ 1 means equal."""
-    return max(float(np.max(np.abs(a - b) / (atol + rtol * np.abs(b)))) for a, b in zip(ours, theirs, strict=True))
+    return max(float(np.max(np.abs(a - b) / (atol + rtol * np.abs(b)), initial=0.0))  # an empty slot: 0
+               for a, b in zip(ours, theirs, strict=True))
 
 
 # -- model.fit: the bridge against Keras's own optimizers ------------------------------------------
@@ -165,6 +166,7 @@ EVERY = [
     ae.AdaBelief(lr=0.01),
     ae.Lamb(lr=0.01, weight_decay=0.01),  # not elementwise: the whole variable's norms, in the graph
     ae.ScheduleFreeAdamW(lr=0.01, warmup_steps=3, weight_decay=0.1),  # ops.cond on t: z set on step 1, warm-up
+    ae.Adafactor(lr=0.05),  # not elementwise, and its factored slots are smaller than the variables
 ]
 # every optimizer the package exports, except the matrix rules of chapter 9: Muon through to_keras is tested in
 # test_matrix_optimizers.py (matrices only); Shampoo and FullMatrixAdaGrad keep state not shaped like the parameter,

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pytest
-from optimizer_support import ALL_OPTIMIZERS, STATE_KEYS, leaves, optimizer_id, run
+from optimizer_support import ALL_OPTIMIZERS, STATE_KEYS, leaves, optimizer_id, run, slot_shape
 
 import adamedu as ae
 
@@ -304,7 +304,7 @@ def test_init_state_has_t_zero_and_the_documented_slots(cls):
             continue
         assert list(state[name]) == ["w", "b"]
         for leaf, w in zip(leaves(state[name]), leaves(params), strict=True):
-            assert leaf.shape == w.shape
+            assert leaf.shape == slot_shape(cls, name, w.shape)
             if (cls, name) == (ae.Rprop, "step_size"):  # each coordinate's step size starts at lr
                 assert np.all(leaf == cls().lr)
             elif (cls, name) == (ae.Yogi, "v"):  # v starts at initial_accumulator, 1e-6 by default
@@ -347,12 +347,16 @@ def test_structures_are_kept(cls, kind):
     state = opt.init(params)
     for _ in range(2):
         params, state = opt.step(params, grads, state)
-        for tree in [params] + [state[k] for k in STATE_KEYS[cls][1:] if k != "mu_product"]:
+        slots = [k for k in STATE_KEYS[cls][1:] if k != "mu_product"]
+        for name, tree in [("params", params)] + [(k, state[k]) for k in slots]:
             expected = as_container(kind, a, b, c)
             assert type(tree) is type(expected)
             if isinstance(expected, dict):
                 assert list(tree) == list(expected)
-            assert [np.shape(x) for x in leaves(tree)] == [(2,), (1, 1), ()]
+            shapes = [(2,), (1, 1), ()]
+            if name != "params":  # a slot is shaped like its parameter, except Adafactor's factors
+                shapes = [slot_shape(cls, name, shape) for shape in shapes]
+            assert [np.shape(x) for x in leaves(tree)] == shapes
             assert all(isinstance(x, np.ndarray) for x in leaves(tree))
 
 
@@ -364,7 +368,7 @@ def test_single_array_params(cls):
     assert isinstance(w1, np.ndarray) and w1.shape == (3,)
     for key in STATE_KEYS[cls][1:]:
         if key != "mu_product":
-            assert isinstance(state[key], np.ndarray) and state[key].shape == (3,)
+            assert isinstance(state[key], np.ndarray) and state[key].shape == slot_shape(cls, key, (3,))
     assert not np.array_equal(w1, w)  # it moved
 
 

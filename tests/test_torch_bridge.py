@@ -55,6 +55,7 @@ EVERY = [  # each optimizer once, with hyperparameters off their defaults (so on
     ae.AdaBelief(lr=0.01, beta1=0.8, beta2=0.99, eps=1e-10),
     ae.Lamb(lr=0.01, beta1=0.8, weight_decay=0.01),  # not elementwise: norms of the whole tensor
     ae.ScheduleFreeAdamW(lr=0.01, beta1=0.8, warmup_steps=3, weight_decay=0.1),  # z set on step 1 (zeroed slot)
+    ae.Adafactor(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True),  # factored slots, smaller than p
 ]
 # The matrix rules of chapter 9 take matrices only (Muon, Shampoo's factors) or keep state not shaped like the
 # parameter (Shampoo, FullMatrixAdaGrad), which this file's vector parameters and the bridge's slots do not fit:
@@ -79,9 +80,10 @@ def set_grads(tensors, grads):
 
 def test_every_exported_optimizer_is_covered():
     assert sorted(opt_id(opt) for opt in EVERY) == EXPORTED
+    from test_adafactor import torch_cases as adafactor_torch_cases
     from test_family import TORCH_CASES as FAMILY_TORCH_CASES
 
-    with_torch = {opt_id(case.values[0]) for case in TORCH_CASES + FAMILY_TORCH_CASES}
+    with_torch = {opt_id(case.values[0]) for case in TORCH_CASES + FAMILY_TORCH_CASES + adafactor_torch_cases()}
     not_in_torch = {"Lion", "Yogi", "AdaBelief", "Lamb", "ScheduleFreeAdamW"}  # not in torch.optim
     assert with_torch == set(EXPORTED) - not_in_torch
 

@@ -515,6 +515,39 @@ def _newton_schulz_cases(count, seed=0):
         # the norms start at 1e4: an ε of 1e-7 added to the norm then stays below the check's tolerance
         norm = [1e4, 1e5, 1e7][i // len(shapes) % 3]
         out.append({"x": x * (norm / np.linalg.norm(x)), "steps": [5, 1, 3, 10][i % 4]})
+# ch. 11, factored_v(r, c): Adafactor's rank-1 estimate of a matrix's second moment from its row means r and
+# column means c, V̂ = r cᵀ / mean(r) (Shazeer & Stern 2018). The reference is the package's own function, which
+# ae.Adafactor uses and tests/test_adafactor.py holds to torch.optim.Adafactor and keras.optimizers.Adafactor.
+def _factored_v(r, c):
+    from ..optimizers.factored import factored_v
+
+    return (factored_v(np.asarray(r, dtype=float), np.asarray(c, dtype=float)),)
+
+
+def _factored_v_mistakes():
+    def outer(r, c):
+        return np.expand_dims(r, -1) * np.expand_dims(c, -2)
+
+    return {
+        "not normalised: r cᵀ counts the overall scale twice; divide by mean(r)": lambda r, c: (outer(r, c),),
+        "divided by sum(r), not mean(r): with row and column means, the normaliser is the mean of r":
+            lambda r, c: (outer(r, c) / np.sum(r, axis=-1, keepdims=True)[..., None],),
+        "the square root was taken: V̂ estimates g² itself; √V̂ is what the update divides by":
+            lambda r, c: (np.sqrt(outer(r, c) / np.mean(r, axis=-1, keepdims=True)[..., None]),),
+        "r and c swapped: row i of V̂ scales with r[i] (the mean of row i), column j with c[j]":
+            lambda r, c: (outer(c, r) / np.mean(c, axis=-1, keepdims=True)[..., None],),
+    }
+
+
+def _factored_v_cases(count, seed=0):
+    """Row and column means of g² for matrices of several shapes (and one stack of two) and scales."""
+    rng = np.random.default_rng(seed)
+    shapes = [(3, 2), (2, 2), (4, 5), (1, 3), (3, 1), (2, 3, 4)]
+    scales = [1.0, 1e-3, 1e2, 1e-8]
+    out = []
+    for i in range(count):
+        g2 = (rng.normal(size=shapes[i % len(shapes)]) * scales[i // len(shapes) % len(scales)]) ** 2
+        out.append({"r": g2.mean(axis=-1), "c": g2.mean(axis=-2)})
     return out
 
 
@@ -548,6 +581,9 @@ EXERCISES = {
         Exercise("newton_schulz", ("x", "steps"), ("o",), _newton_schulz, _newton_schulz_mistakes(), {},
                  generate=_newton_schulz_cases, count=24, about="wide, square and tall matrices, norms 1e4 to 1e7, "
                  "1 to 10 steps"),
+        Exercise("factored_v", ("r", "c"), ("v_hat",), _factored_v, _factored_v_mistakes(), {},
+                 generate=_factored_v_cases, count=24,
+                 about="matrices 1x3 to 4x5 and a stack, g² of scale 1e-16 to 1e4"),
     ]
 }
 GRADED = tuple(EXERCISES)

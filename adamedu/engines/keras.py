@@ -72,6 +72,9 @@ class keras_ops:  # noqa: N801 - used like a module, as numpy_ops is
     cond = staticmethod(keras.ops.cond)  # a branch inside the graph; only the branch taken runs
     matmul = staticmethod(keras.ops.matmul)  # matrix rules (Muon's Newton–Schulz)
     transpose = staticmethod(keras.ops.transpose)
+    minimum = staticmethod(keras.ops.minimum)
+    mean = staticmethod(keras.ops.mean)  # over an axis: Adafactor's row and column means
+    expand_dims = staticmethod(keras.ops.expand_dims)
 
 
 def to_keras(optimizer, *, learning_rate=None, **keras_kwargs):
@@ -125,11 +128,7 @@ class KerasOptimizer(keras.optimizers.Optimizer):
         # the rule of each variable (without decay if it is excluded), found once: update_step is
         # given the backend's variable, which may not know its Keras path
         self.param_rules = [rule.for_param(name) for name in names]
-        self.slot_variables = {
-            name: [self.add_variable_from_reference(w, name=name, initializer=self._slot_initializer(name))
-                   for w in var_list]
-            for name in rule.slots
-        }
+        self.slot_variables = {name: [self._slot_variable(w, name) for w in var_list] for name in rule.slots}
         dtype = var_list[0].dtype if var_list else keras.backend.floatx()
         self.scalar_variables = {
             name: self.add_variable((), initializer=keras.initializers.Constant(value), dtype=dtype,
@@ -137,10 +136,19 @@ class KerasOptimizer(keras.optimizers.Optimizer):
             for name, value in rule.scalars.items()
         }
 
-    def _slot_initializer(self, name):
+    def _slot_variable(self, w, name):
+        """Slot ``name`` of variable ``w``: shaped like ``w``, or as the rule says (Adafactor's factors)."""
+        shape = self.rule.slot_shape(name, tuple(w.shape))
+        if shape == tuple(w.shape):
+            return self.add_variable_from_reference(w, name=name, initializer=self._slot_initializer(name))
+        return self.add_variable(shape, initializer=self._slot_initializer(name, tuple(w.shape)), dtype=w.dtype,
+                                 name=f"{w.name}_{name}")
+
+    def _slot_initializer(self, name, param_shape=None):
         """Keras initializer of slot ``name``: the rule's ``init_slot`` (zeros, or AdaGrad's constant)."""
 
         def initializer(shape, dtype=None):
+            shape = shape if param_shape is None else param_shape  # init_slot is given the parameter's shape
             try:
                 like = np.zeros(shape, dtype=keras.backend.standardize_dtype(dtype))
             except TypeError:  # a dtype numpy lacks (bfloat16): make it in float32, Keras casts

@@ -120,6 +120,21 @@ class torch_ops:  # noqa: N801 - used like a module, as numpy_ops is
         return torch.sum(x)
 
     @staticmethod
+    def minimum(a, b):
+        if isinstance(a, numbers.Real) and isinstance(b, numbers.Real):
+            return min(a, b)
+        return -torch_ops.maximum(-a, -b)
+
+    @staticmethod
+    def mean(x, axis=None, keepdims=False):
+        """The mean over ``axis`` (all axes by default): Adafactor's row and column means."""
+        return torch.mean(x) if axis is None else torch.mean(x, dim=axis, keepdim=keepdims)
+
+    @staticmethod
+    def expand_dims(x, axis):
+        return torch.unsqueeze(x, axis)
+
+    @staticmethod
     def cond(pred, true_fn, false_fn):
         """``true_fn()`` if ``pred`` else ``false_fn()``; eager PyTorch branches in Python."""
         return true_fn() if pred else false_fn()
@@ -349,9 +364,11 @@ class TorchOptimizer(torch.optim.Optimizer):
             if index in saved_ids and saved_ids.index(index) < len(params):
                 p = params[saved_ids.index(index)]
                 for slot in self.rule.slots:
-                    if tuple(state[slot].shape) != tuple(p.shape):
+                    expected = self.rule.slot_shape(slot, tuple(p.shape))
+                    if tuple(state[slot].shape) != expected:
                         raise ValueError(f"to_torch: load_state_dict: slot {slot!r} of parameter {index} has shape "
-                                         f"{tuple(state[slot].shape)}, the parameter {tuple(p.shape)}")
+                                         f"{tuple(state[slot].shape)}, but the parameter's shape "
+                                         f"{tuple(p.shape)} needs {expected}")
         for i, group in enumerate(groups):
             missing = [key for key in self.defaults if key not in group]
             if missing:
@@ -403,6 +420,8 @@ def initial_slot(rule, name, p):
     """Slot ``name`` of parameter ``p`` before its first step: the rule's ``init_slot``, as a tensor like ``p``."""
     like = np.zeros(tuple(p.shape), dtype=NUMPY_DTYPES.get(p.dtype, np.float32))
     value = torch.from_numpy(np.ascontiguousarray(rule.init_slot(name, like)))
+    if tuple(value.shape) != tuple(p.shape):  # a slot smaller than its parameter (Adafactor's factors)
+        return torch.zeros(tuple(value.shape), dtype=p.dtype, device=p.device).copy_(value)
     return torch.empty_like(p, memory_format=torch.preserve_format).copy_(value)
 
 

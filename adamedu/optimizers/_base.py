@@ -80,6 +80,17 @@ class numpy_ops:  # noqa: N801 - used like a module: ops.sqrt(v)
         return (q * lam ** (-1.0 / p)) @ q.T
 
     @staticmethod
+    def minimum(a, b):
+        return min(a, b) if isinstance(a, (int, float)) and isinstance(b, (int, float)) else np.minimum(a, b)
+
+    @staticmethod
+    def mean(x, axis=None, keepdims=False):
+        """The mean over ``axis`` (all axes by default): Adafactor's row and column means (not elementwise)."""
+        return np.mean(x, axis=axis, keepdims=keepdims)
+
+    expand_dims = staticmethod(np.expand_dims)
+
+    @staticmethod
     def cond(pred, true_fn, false_fn):
         """``true_fn()`` if ``pred`` else ``false_fn()``: only the branch taken is computed.
 
@@ -123,7 +134,7 @@ def _surely_finite(arrays):
     for i in range(0, len(arrays), 2):
         x = arrays[i]
         y = arrays[i + 1] if i + 1 < len(arrays) else x
-        if np.size(x) != np.size(y):  # a matrix rule's state (Shampoo's L, R) need not match w in size
+        if np.size(x) != np.size(y):  # slots of another size than w (Shampoo's L and R, Adafactor's factors)
             if not (math.isfinite(float(np.vdot(x, x))) and math.isfinite(float(np.vdot(y, y)))):
                 return False
         elif not math.isfinite(float(np.vdot(x, y))):
@@ -299,19 +310,20 @@ class Optimizer:
                                      "C-contiguous numpy arrays; use the pure step (inplace=False) otherwise")
         for i, (w, g) in enumerate(zip(flat_w, flat_g, strict=True)):
             rule_i = rule[i] if isinstance(rule, list) else rule
-            if not self.elementwise:  # a rule on the whole array (a norm, a matrix product): no blocks
+            if not self.elementwise:  # whole arrays in their own shapes (a norm, a matrix product: no blocks)
                 try:
                     out = rule_i(w, g, *(s[i] for s in flat_slots))
                 except ValueError as err:
                     raise ValueError(f"{type(self).__name__} step {t}, {_tree.leaf_name(paths[i])}: {err}") from None
                 out = out if flat_slots else (out,)
-                self._check_new(paths[i], w, out, t)
+                if not _surely_finite(out):
+                    self._check_new(paths[i], w, out, t)
                 for target, x in zip((w, *(s[i] for s in flat_slots)), out, strict=True):
                     target[...] = x
                 continue
             w_flat, g_flat = w.reshape(-1), g.reshape(-1)  # views: writes go to the caller's arrays
             slots_flat = [s[i].reshape(-1) for s in flat_slots]
-            block = max(1, BLOCK_BYTES // w.itemsize) if self.elementwise else max(1, w_flat.size)
+            block = max(1, BLOCK_BYTES // w.itemsize)
             for lo in range(0, w_flat.size, block):
                 hi = lo + block
                 out = rule_i(w_flat[lo:hi], g_flat[lo:hi], *(s[lo:hi] for s in slots_flat))
@@ -397,9 +409,10 @@ class Optimizer:
         return np.zeros_like(w)
 
     def slot_shape(self, name, shape):
-        """The shape of slot ``name`` for a parameter of ``shape``: the same, unless a rule keeps matrices
-        of another shape (Shampoo's factors L and R)."""
-        return shape
+        """The shape of slot ``name`` for a parameter of ``shape``: the same, unless the rule keeps matrices of
+        another shape (Shampoo's factors L and R) or less (Adafactor's row and column factors). Engines make
+        their slots with it."""
+        return tuple(shape)
 
     def next_scalars(self, t, **scalars):
         """The shared scalar state for step ``t`` (nothing unless overridden)."""
@@ -427,6 +440,6 @@ class Optimizer:
             raise ValueError(f"{name}.step: state.t must be a whole number >= 0, got {t!r}")
         flat_slots = [[] for _ in self.slots]  # the leaves of each slot, in flatten order
         for s, leaves in zip(self.slots, flat_slots, strict=True):
-            _tree.same_structure(params, state[s], names=("params", f"state.{s}"), leaves=leaves,
-                                 shape=functools.partial(self.slot_shape, s))
+            shape = None if type(self).slot_shape is Optimizer.slot_shape else functools.partial(self.slot_shape, s)
+            _tree.same_structure(params, state[s], names=("params", f"state.{s}"), leaves=leaves, shape=shape)
         return flat_slots
