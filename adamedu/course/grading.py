@@ -515,6 +515,9 @@ def _newton_schulz_cases(count, seed=0):
         # the norms start at 1e4: an ε of 1e-7 added to the norm then stays below the check's tolerance
         norm = [1e4, 1e5, 1e7][i // len(shapes) % 3]
         out.append({"x": x * (norm / np.linalg.norm(x)), "steps": [5, 1, 3, 10][i % 4]})
+    return out
+
+
 # ch. 11, factored_v(r, c): Adafactor's rank-1 estimate of a matrix's second moment from its row means r and
 # column means c, V̂ = r cᵀ / mean(r) (Shazeer & Stern 2018). The reference is the package's own function, which
 # ae.Adafactor uses and tests/test_adafactor.py holds to torch.optim.Adafactor and keras.optimizers.Adafactor.
