@@ -197,6 +197,8 @@ def student(folder=".", *args):
     if not Path(folder).is_dir():
         sys.exit(f"student: {folder} is not a folder; give the folder that holds your notebooks")
     setup("student")
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in args:
+        args = (*args, "--allow-root")  # JupyterLab refuses root without it (a container, a CI machine)
     run(BIN / "jupyter", "lab", *args, cwd=Path(folder).resolve(), env={**os.environ, **ONE_THREAD}, check=False)
 
 
