@@ -119,7 +119,8 @@ def npm_install(spec):
         print(f"npm is missing: cannot install {spec}", flush=True)
         return
     VENV.mkdir(exist_ok=True)
-    if run("npm", "install", "--prefix", VENV, "--no-save", "--no-audit", "--no-fund", spec,
+    # Saved into .venv/package.json: with --no-save, each later `npm install` would prune the packages before it
+    if run("npm", "install", "--prefix", VENV, "--no-audit", "--no-fund", spec,
            check=False).returncode != 0:
         print(f"npm could not install {spec} (offline?)", flush=True)
 
