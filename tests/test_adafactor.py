@@ -85,6 +85,22 @@ def test_matches_keras(keras_float64, ours, make_theirs):
                 assert_same(state.v[k], their_v, f"state.v[{k!r}]", t)
 
 
+def test_keras_default_caps_rho_at_its_learning_rate_not_the_papers_1e_2(keras_float64):
+    """Chapter 11: Keras's default learning_rate (0.001) caps ρ_t = min(lr, 1/√t) a tenth below the paper's 10⁻²
+    (ae.Adafactor's default), so the two defaults differ, and agree once the rate is written out."""
+    keras = keras_float64
+    theirs = keras.optimizers.Adafactor()
+    assert float(keras.ops.convert_to_numpy(theirs.learning_rate)) == pytest.approx(1e-3)
+    assert ae.Adafactor().lr == 1e-2
+    params = {"W": np.arange(1.0, 7.0).reshape(2, 3) / 10}
+    grads = {"W": np.full((2, 3), 0.5)}
+    paper = ae.Adafactor().step(params, grads, ae.Adafactor().init(params))[0]["W"]
+    keras_default = ae.Adafactor(lr=1e-3).step(params, grads, ae.Adafactor(lr=1e-3).init(params))[0]["W"]
+    # a constant gradient gives u = sign(g) (RMS 1, unclipped): the step is max(eps2, RMS(W))·rho_1
+    rms_w = float(np.sqrt(np.mean(params["W"] ** 2)))
+    assert np.allclose(params["W"] - paper, rms_w * 1e-2) and np.allclose(params["W"] - keras_default, rms_w * 1e-3)
+
+
 def test_keras_and_torch_settings_differ():
     """Negative control: the paper's ε₁ placement is not torch's (so the option is not a no-op)."""
     params = initial_params()

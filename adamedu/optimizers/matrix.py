@@ -21,7 +21,7 @@ __all__ = ["FullMatrixAdaGrad", "Shampoo", "Muon", "newton_schulz", "full_matrix
            "NS_COEFFICIENTS"]
 
 # Jordan et al. (2024): the quintic whose slope at 0 is as large as possible while 5 steps still bring
-# every singular value of a matrix of norm <= 1 into roughly [0.7, 1.2].
+# every singular value in [0.02, 1] (of a matrix of Frobenius norm <= 1) into roughly [0.7, 1.2].
 NS_COEFFICIENTS = (3.4445, -4.7750, 2.0315)
 
 
@@ -104,8 +104,9 @@ class FullMatrixAdaGrad(_MatrixRule):
     r"""Full-matrix AdaGrad (Duchi, Hazan & Singer 2011): each parameter array as one vector, preconditioned by
     the inverse square root of the sum of its gradients' outer products (see :func:`full_matrix_adagrad_step`).
 
-    ``H`` starts at ε·I so that its root exists from the first step. For teaching on small problems:
-    an array of n numbers keeps n² of state.
+    ``H`` starts at ε·I so that its root exists from the first step (as Shampoo's factors do; Duchi et al.
+    add δI to the root instead, (δI + G_t^{1/2})⁻¹ g_t, which differs only while the sum is small). For
+    teaching on small problems: an array of n numbers keeps n² of state.
     """
 
     lr: float = hyper(0.1, "schedule")
@@ -189,8 +190,10 @@ class Muon(_MatrixRule):
     NS₅ (:func:`newton_schulz`) replaces the singular values of u by numbers near 1: every direction the
     momentum points to moves by about the same amount, however small its gradient was. ``adjust_lr``
     chooses the factor s(m, n) for an m×n matrix: ``"original"`` √max(1, m/n) (Jordan's; PyTorch's
-    default), ``"match_rms_adamw"`` rms_rate·√max(m, n) (Liu et al. 2025: an update of AdamW's typical
-    size, so AdamW's learning rate and decay carry over), ``"none"`` 1. Weight decay is decoupled
+    default; written for PyTorch's outputs × inputs layout, while adamedu's and Keras's layers store
+    inputs × outputs, so there it favours the other side), ``"match_rms_adamw"`` rms_rate·√max(m, n)
+    (Liu et al. 2025: an update of AdamW's typical size, so AdamW's learning rate and decay carry
+    over), ``"none"`` 1. Weight decay is decoupled
     (w ← w·(1 − αλ), with α unadjusted), as in both frameworks.
 
     Only matrices: a parameter of another shape is refused by name (:data:`MUON_HINT`); combine with

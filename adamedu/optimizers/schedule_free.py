@@ -31,9 +31,11 @@ class ScheduleFreeAdamW(Optimizer):
     recovered).
 
     ``warmup_steps=W`` multiplies the rate by min(t/W, 1). The averaging weight is 1/t, Keras's
-    choice; the authors' PyTorch code weighs z_t by α_t² instead, which differs during warm-up.
-    Weight decay is decoupled, applied to y before the step with the un-warmed rate, as Keras does
-    (``weight_decay=λ``; the authors' code adds λy to the gradient instead).
+    choice; the authors' PyTorch code weighs z_t by the square of the largest rate so far (α_t² during
+    a rising warm-up), which differs during warm-up, and the paper's Algorithm 1 by γ_t² with
+    γ_t = α_t·√(1 − β₂ᵗ), which differs early on even without one. Weight decay is decoupled, applied to
+    y before the step with the un-warmed rate, as Keras does (``weight_decay=λ``; the authors' code adds
+    λy to the normalized gradient instead).
 
     Equals ``keras.optimizers.ScheduleFreeAdamW(learning_rate=lr, beta_1, beta_2, epsilon=eps,
     warmup_steps, weight_decay)`` with its β's and ε rounded to float32 as Keras casts them (tested
