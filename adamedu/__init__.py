@@ -47,6 +47,7 @@ from .problems import (
     Cliff,
     LinearRegression,
     LogisticRegression,
+    NesterovWorstCase,
     Noisy,
     Problem,
     Quadratic,
@@ -85,8 +86,10 @@ __all__ = [
     # the compiled engine (needs numba: pip install adamedu[fast])
     "compiled",
     # objective functions with analytic gradients, and the loop that runs an optimizer on them
-    "Problem", "Quadratic", "ravine", "Rosenbrock", "Saddle", "Cliff", "Noisy", "ReddiOnline", "LinearRegression",
+    "Problem", "Quadratic", "ravine", "Rosenbrock", "Saddle", "Noisy", "ReddiOnline", "LinearRegression",
     "LogisticRegression", "SoftmaxRegression", "minimize", "race", "Trace",
+    # a cliff (chapter 1) and Nesterov's worst function for first-order methods (chapter 2)
+    "Cliff", "NesterovWorstCase",
     # Newton's step (and its saddle-free variant), the ideal the preconditioners approximate
     "newton_step",
     # a small numpy network and its training loop

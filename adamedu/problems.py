@@ -26,7 +26,7 @@ import numpy as np
 from ._checks import check_hyperparameter
 
 __all__ = ["Problem", "Quadratic", "ravine", "Rosenbrock", "Saddle", "LessardRechtPackard", "Cliff", "Noisy",
-           "ReddiOnline", "LinearRegression", "LogisticRegression", "SoftmaxRegression"]
+           "NesterovWorstCase", "ReddiOnline", "LinearRegression", "LogisticRegression", "SoftmaxRegression"]
 
 
 class Problem:
@@ -251,6 +251,43 @@ class LessardRechtPackard(Problem):
         if x < 2:
             return np.array([x + 24])
         return np.array([25 * x - 24])
+
+
+class NesterovWorstCase(Problem):
+    r"""Nesterov's worst function for first-order methods (Nesterov 2004, section 2.1.2, Theorem 2.1.7).
+
+        f(x) = L/4 · (½ [x₁² + Σᵢ₌₁^{p−1} (xᵢ − xᵢ₊₁)² + x_p²] − x₁),   x ∈ ℝⁿ, n ≥ p,
+
+    a convex quadratic with a tridiagonal Hessian (L/4)·tridiag(−1, 2, −1) on the first p coordinates, whose
+    eigenvalues lie in (0, L): it is L-smooth. Its minimizer has x*ᵢ = 1 − i/(p + 1) for i ≤ p (0 beyond), and
+    f* = −L/8 · (1 − 1/(p + 1)). The gradient at a point whose coordinates beyond the k-th vanish has
+    nonzero entries in at most the first k + 1 coordinates, so a method whose iterates lie in x₀ plus the
+    span of the gradients it has seen, started at 0, has x_k zero beyond coordinate k; with p = 2k + 1 this
+    gives Nesterov's lower bound f(x_k) − f* ≥ 3L‖x₀ − x*‖² / (32 (k + 1)²).
+    """
+
+    def __init__(self, p, n=None, L=1.0):  # noqa: N803 - the smoothness constant is called L in every text
+        if isinstance(p, bool) or not isinstance(p, numbers.Integral) or p < 1:
+            raise ValueError(f"NesterovWorstCase: p must be a whole number >= 1, got {p!r}")
+        n = p if n is None else n
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < p:
+            raise ValueError(f"NesterovWorstCase: n must be a whole number >= p = {p}, got {n!r}")
+        self.p, self.L, self.shape = int(p), _real("NesterovWorstCase", "L", L, above=0), (int(n),)
+        a = 2 * np.eye(p) - np.eye(p, k=1) - np.eye(p, k=-1)
+        self.hessian = np.zeros((n, n))
+        self.hessian[:p, :p] = self.L / 4 * a
+        self.minimum = np.zeros(n)
+        self.minimum[:p] = 1 - np.arange(1, p + 1) / (p + 1)
+        self.f_star = -self.L / 8 * (1 - 1 / (p + 1))
+        self.name = f"Nesterov's worst function (p = {p}, n = {n}, L = {self.L:g})"
+
+    def _loss(self, x):
+        return 0.5 * x @ self.hessian @ x - self.L / 4 * x[0]
+
+    def _grad(self, x, t):
+        g = self.hessian @ x
+        g[0] -= self.L / 4
+        return g
 
 
 class Cliff(Problem):
