@@ -113,6 +113,7 @@ def test_convex_bound_and_the_growing_momentum():
         for k, x in enumerate(xs):
             assert problem.loss(x) - f_star <= 4 * L * r2 / (k + 2) ** 2 * (1 + 1e-9)
     # "about t/(t + 3) at step t": β_k of step t = k + 1 against t/(t + 3)
+    assert abs(betas[0] - 0.2818) < 1e-4  # "grows from about 0.28"
     t = np.arange(1, K + 1)
     assert np.all(np.abs(betas - t / (t + 3)) < 0.2) and np.all(np.abs(betas - t / (t + 3))[9:] < 0.03)
 
