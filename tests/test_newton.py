@@ -89,7 +89,16 @@ BAD = [
     (([1.0, 1.0], [1.0, 1.0], [[1.0, 2.0], [0.0, 1.0]]), ValueError, ["hessian must be symmetric", "2"]),
     (([1.0, 1.0], [1.0, 1.0], np.diag([1.0, 0.0])), ValueError, ["hessian is singular", "0", "invertible"]),
     (([1.0, 1.0], [1.0, 1.0], "H"), TypeError, ["hessian must be an array of real numbers", "'H'"]),
+    (([1.0, 1.0], np.array([1.0, 1j]), np.eye(2)), TypeError, ["g must hold real numbers", "complex"]),
 ]
+
+
+def test_rounding_asymmetry_is_accepted_and_symmetrized():
+    # A Hessian from finite differences is symmetric only up to rounding: accepted, and its symmetric part used.
+    h = np.array([[2.0, 1.0 + 1e-12], [1.0, 3.0]])
+    sym = (h + h.T) / 2
+    w, g = np.array([0.5, -1.0]), np.array([1.0, 2.0])
+    np.testing.assert_allclose(newton_step(w, g, h), w - np.linalg.solve(sym, g), rtol=1e-12)
 
 
 @pytest.mark.parametrize("args, error, words", BAD, ids=[f"bad{i}" for i in range(len(BAD))])
