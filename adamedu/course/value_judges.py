@@ -17,8 +17,13 @@ back *as data* (numbers, arrays, lists, dicts; never pickle), and calls :func:`j
 trusted process: a submission that patches numpy, ``adamedu`` or ``check_value`` in its kernel changes only
 its own kernel, not the verdict.
 
-Adding an exercise (e.g. for chapters 7-8) is one entry of :data:`VALUE_EXERCISES` and the call
-``check_value("name")`` in a graded check cell; the grader finds it by that call.
+Adding an exercise is one entry of :data:`VALUE_EXERCISES` and the call ``check_value("name")`` in a
+graded check cell; the grader finds it by that call. A call's arguments may be data (numbers, arrays,
+``adamedu`` optimizers, sent to the kernel in the grader's codec) or an :class:`Arg` with ``expr=True``, an
+expression the kernel evaluates for an argument that is not data (chapter 8's Keras optimizers); a call with
+``then`` calls what the student's function returned (a schedule) on those arguments and sends back the
+values. An ``adamedu`` optimizer that a function returns comes back as its class name and hyperparameters
+and is rebuilt here by this process's own ``adamedu``.
 """
 
 import dataclasses
