@@ -68,7 +68,8 @@ def test_nbgrader_release_keeps_the_metadata(course):
     released = nbformat.read(course[0] / "release" / ASSIGNMENT / NB, as_version=4)
     graded = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"] for c in released.cells
               if c.metadata.get("nbgrader", {}).get("grade")}
-    assert graded == {"gd_step_check": 2, "adam_step_check": 3, "answer_check": 1}
+    # the written answer is a manually graded cell worth 0 points (its solution is cleared, see below)
+    assert graded == {"gd_step_check": 2, "adam_step_check": 3, "answer_check": 1, "ch00-ex-why-answer": 0}
     assert all("BEGIN SOLUTION" not in c.source for c in released.cells)
     # the written solution (a sphinx-exercise {solution} directive) does not reach the students either: nbgrader
     # replaces its marked cell by its text stub, as the student edition does
