@@ -174,23 +174,6 @@ def _check_value_call(source):
     return None
 
 
-def _check_call(source):
-    """``("adam_step", "adam_step")`` from a cell holding ``check("adam_step", adam_step)``; else (None, None)."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return None, None
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call) or len(node.args) < 2:
-            continue
-        name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
-        first, second = node.args[0], node.args[1]
-        if (name == "check" and isinstance(first, ast.Constant) and isinstance(first.value, str)
-                and isinstance(second, ast.Name)):
-            return first.value, second.id
-    return None, None
-
-
 # -- the judge: this process's own adamedu ---------------------------------------------------------------------
 # The cases and the verdict come from adamedu.course.grading, imported in this (trusted) process: cases(name,
 # seed) makes the inputs, judge(name, inputs, returned, after) decides from the returned values alone.
