@@ -435,6 +435,16 @@ def half_step_gradient(opt, low=1e-14, high=1.0, rtol=1e-6, target=0.5):
     return math.sqrt(low * high)
 
 
+def test_half_step_formula_is_the_packages_first_step():
+    """The judge's answers, ε (Algorithm 1) and ε̂/√(1 − β2) (Keras's form), halve the package's first step; and
+    Lion's steps have length lr, so lion_from_adamw's rule (lr · Adam's rms) gives Adam's rms step length."""
+    for opt in (ae.Adam(), ae.Adam(eps=1e-7, eps_hat=True), ae.Adam(eps=1e-7, eps_hat=True, beta2=0.98),
+                ae.Adam(lr=0.1, eps=1e-6)):
+        right = opt.eps / np.sqrt(1 - opt.beta2) if opt.eps_hat else opt.eps
+        assert vj.first_step(opt, right) == pytest.approx(0.5, abs=1e-9)
+    assert vj.rms_step(ae.Lion(lr=3e-4), vj.lion_mean_gradient()) == pytest.approx(1.0, abs=1e-12)
+
+
 def test_keras_half_step_right_and_named_mistakes():
     assert vj.judge_values("keras_half_step", answers_of("keras_half_step",
                                                          half_step_gradient=half_step_gradient)).passed

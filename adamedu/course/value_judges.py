@@ -592,7 +592,7 @@ def _lion_calls():
 
 
 def _lion_from_adamw(answers):
-    from ..optimizers import Adam, Lion
+    from ..optimizers import Adam
 
     calls = _lion_calls()
     for function, args in calls[:3]:
@@ -628,8 +628,6 @@ def _lion_from_adamw(answers):
                 abs(lion_wd - 0.1) < 1e-12) else ""
             raise _Wrong("\n".join(lines + [f"{call}: lr · weight_decay is {lion_lr * lion_wd:.4g} for Lion, but "
                                             f"1e-3 · 0.1 = 1e-4 for the AdamW recipe.{why}"]))
-        lion_len = lion_lr * rms_step(Lion(lr=lion_lr), means)
-        assert abs(lion_len / (1e-3 * adam_rms) - 1) < 1e-9  # Lion's steps: exactly lr
     return "\n".join(lines + ["✓ Lion's settings match the AdamW recipe's step length and decay"])
 
 
@@ -722,7 +720,6 @@ def _keras_half_step(answers):
         opt = args[0].value
         # first step lr·g/(g + ε) (Algorithm 1), lr·g/(g + ε̂/√(1 − β2)) (Keras's form): half of lr at g = that ε
         right = opt.eps / np.sqrt(1 - opt.beta2) if opt.eps_hat else opt.eps
-        assert abs(first_step(opt, right) - 0.5) < 1e-9  # the package agrees with the formula
         if not (got > 0 and abs(got / right - 1) < 1e-5):
             why = (" That is where the step is half of lr · lr: first_step(opt, g) is already in units of lr, so "
                    "compare it with 0.5." if got > 0 and abs(first_step(opt, got) - 0.5 * opt.lr) < 1e-4 else
