@@ -46,6 +46,16 @@ def test_icon_classes_found_in_pages(tmp_path):
     assert light_icons.icon_classes([page]) == {"fa-solid", "fa-sun", "fa-lg", "fa-magnifying-glass"}
 
 
+def test_unused_icon_rules_are_taken_out():
+    css = THEME_CSS.read_text(encoding="utf-8")
+    trimmed = light_icons.without_unused_rules(css, {"fa-sun", "fa-search"})
+    assert light_icons.code_points(trimmed) == {"fa-sun": 0xF185, "fa-magnifying-glass": 0xF002, "fa-search": 0xF002}
+    assert len(css) - len(trimmed) > 50_000
+    # everything else is untouched: the stylesheet minus the icon rules is the same text
+    assert light_icons._CSS_RULE.sub("", trimmed) == light_icons._CSS_RULE.sub("", css)
+    assert light_icons.css_content_points(trimmed) == light_icons.css_content_points(css)
+
+
 @pytest.mark.skipif(not SOLID_TTF.is_file(), reason="the theme ships no fa-solid-900.ttf")
 def test_subset_holds_the_wanted_glyphs_only(tmp_path):
     from fontTools.ttLib import TTFont
