@@ -50,6 +50,7 @@ class PageWeight:
     resources: dict = field(default_factory=dict)
     document: str = ""  # the path of the page's own HTML
     outside: list = field(default_factory=list)  # requests to other hosts (refused, not counted)
+    pending: list = field(default_factory=list)  # requests still open when the network did not go quiet
 
     @property
     def total(self):
@@ -75,14 +76,20 @@ def measure(browser, base, page, settle_ms=500):
     weight = PageWeight(page=page)
     ctx = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
     ctx.route(leaves_this_machine, lambda route: (weight.outside.append(route.request.url), route.abort()))
-    responses = []
+    responses, open_requests = [], {}
     tab = ctx.new_page()
     tab.on("response", lambda response: responses.append(response))
+    tab.on("request", lambda request: open_requests.__setitem__(id(request), request.url))
+    tab.on("requestfinished", lambda request: open_requests.pop(id(request), None))
+    tab.on("requestfailed", lambda request: open_requests.pop(id(request), None))
     try:
         url = f"{base}{page}.html"
         tab.goto(url, wait_until="load", timeout=60_000)
         tab.evaluate(_MATHJAX_DONE_JS)
-        tab.wait_for_load_state("networkidle", timeout=60_000)
+        try:
+            tab.wait_for_load_state("networkidle", timeout=30_000)
+        except Exception:  # noqa: BLE001 - Playwright's TimeoutError: say what was still loading, count the rest
+            weight.pending = sorted(open_requests.values()) or ["(none open: the network never stayed quiet)"]
         tab.wait_for_timeout(settle_ms)
         weight.document = urlsplit(url).path
         for response in responses:
