@@ -212,7 +212,7 @@ class Saddle(Problem):
 
 
 class LessardRechtPackard(Problem):
-    r"""A strongly convex function on which the heavy ball with its quadratic-optimal tuning never converges.
+    r"""A strongly convex function on which the heavy ball with its quadratic-optimal tuning can cycle for ever.
 
     Lessard, Recht & Packard (2016, section 4.6) give the one-dimensional, piecewise quadratic function
 

@@ -196,3 +196,14 @@ def test_adam_eps_hat_is_the_plain_form_with_a_growing_eps():
         np.testing.assert_allclose(w_e, w_p, rtol=1e-13)
         assert not np.allclose(w_e, w_wrong, rtol=1e-6)
     assert 1 / math.sqrt(1 - beta2) == pytest.approx(31.6, abs=0.05)
+
+
+def test_adadelta_first_step_is_sqrt_eps_over_1_minus_rho_whatever_g():
+    """Adadelta's docstring (chapter 3): the first step is about √(ε/(1 − ρ)), not √ε, for any g with (1 − ρ)g² ≫ ε."""
+    for rho, eps in [(0.9, 1e-6), (0.95, 1e-7)]:
+        opt = ae.Adadelta(rho=rho, eps=eps)
+        g = np.array([0.1, 3.0, -250.0])  # sizes far apart: (1 − ρ)g² ≫ ε for each
+        w1 = opt.step(np.zeros(3), g, opt.init(np.zeros(3)))[0]
+        np.testing.assert_allclose(np.abs(w1), math.sqrt(eps / (1 - rho)), rtol=1e-3)
+        np.testing.assert_array_equal(np.sign(w1), -np.sign(g))
+        assert not np.allclose(np.abs(w1), math.sqrt(eps), rtol=0.5)  # the old docstring's √ε is off by 1/√(1 − ρ)

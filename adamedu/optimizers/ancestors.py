@@ -20,10 +20,11 @@ class Rprop(Optimizer):
         w_t &= w_{t-1} - \operatorname{sign}(g_t)\, s_t
 
     The size of the gradient never enters, only its sign and whether the sign changed: a coordinate
-    whose sign keeps its sign speeds up by η⁺, one that flips slows down by η⁻ and, as in the
-    iRprop⁻ variant that PyTorch implements, skips that step (its remembered gradient is set to 0, so
-    the next step neither speeds up nor slows down). ``lr`` is the initial step size s₀. Made for full
-    batches: with noisy minibatch gradients the signs flip at random (RMSprop was the fix).
+    whose gradient keeps its sign speeds up by η⁺, one whose gradient flips slows down by η⁻ and, as in
+    the iRprop⁻ variant that PyTorch implements, skips that step (its remembered gradient is set to 0, so
+    the next step neither speeds up nor slows down, and there is no step back). ``lr`` is the initial
+    step size s₀. Made for full batches: with noisy minibatch gradients the signs flip at random
+    (RMSprop was the fix).
     The defaults equal ``torch.optim.Rprop()``.
     """
 
@@ -75,7 +76,8 @@ class Adadelta(Optimizer):
 
     RMSprop divides g by an RMS of g, so its step has the units of α; Adadelta multiplies by an RMS of
     its own past steps ``u`` instead, so the step has the units of w and the paper needs no learning
-    rate (α = 1). ε starts it off: with u = 0 the first steps are about √ε · g/|g|.
+    rate (α = 1). ε starts it off: with u = 0 the first step is √ε · g/√((1 − ρ) g² + ε), about
+    √(ε/(1 − ρ)) · g/|g| when (1 − ρ) g² ≫ ε (3.2·10⁻³ with torch's defaults), whatever the size of g.
     The defaults equal ``torch.optim.Adadelta()``; ``Adadelta(lr=0.001, rho=0.95, eps=1e-7)`` equals
     ``keras.optimizers.Adadelta()``.
     """
