@@ -5,6 +5,7 @@ adamedu.loop (loss / name / bounds / minimum; path / losses / label / diverged_a
 so these tests check the plots alone.
 """
 
+import base64
 import io
 import re
 import subprocess
@@ -241,7 +242,7 @@ def test_animation_has_the_frames_asked_for_and_ends_on_the_whole_paths():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the diverged path plays without a warning
         html = plots.jshtml(anim)
-    assert len(re.findall(r"data:image/jpeg;base64", html)) == 12
+    assert len(re.findall(r"data:image/png;base64", html)) == 12
     # After playing every frame, the figure shows the last one: both paths complete.
     lines = anim.ax.lines
     np.testing.assert_array_equal(lines[0].get_xydata(), traces[0].path)
@@ -262,13 +263,37 @@ def test_jshtml_is_a_small_self_contained_player():
     anim = plots.animate(Ravine(), [gradient_descent(0.05, 20)], frames=6, resolution=30)
     html = plots.jshtml(anim)
     assert "<script" in html and "Animation(" in html
-    assert len(html) < 300_000  # 6 frames of 396 x 295 pixels: ~35 kB each as JPEG, ~63 kB as PNG
+    assert len(html) < 200_000  # 6 frames of 396 x 295 pixels: ~20 kB each as palette PNG, ~63 kB as full PNG
     assert "font-awesome" not in html and 'class="fa' not in html  # nothing fetched from a CDN
     assert "▶" in html
     shown = plots.to_html(anim)
     assert "<script" in shown.data and shown._repr_html_() == shown.data
     png = plots.jshtml(anim, frame_format="png")
     assert len(re.findall(r"data:image/png;base64", png)) == 6
+    jpeg = plots.jshtml(anim, frame_format="jpeg", quality=80)
+    assert len(re.findall(r"data:image/jpeg;base64", jpeg)) == 6
+    assert len(html) < 0.8 * len(jpeg) < 0.8 * len(png)  # palette PNGs: the lightest of the three
+
+
+def _frames(html):
+    """The embedded frames of a player, decoded (matplotlib splits their base64 with backslash-newlines)."""
+    from PIL import Image
+
+    return [Image.open(io.BytesIO(base64.b64decode(re.sub(r"[\\\n]", "", data))))
+            for data in re.findall(r"data:image/\w+;base64,([A-Za-z0-9+/=\\\n]+)", html)]
+
+
+def test_palette_frames_keep_the_picture():
+    anim = plots.animate(Ravine(), [gradient_descent(0.05, 20)], frames=3, resolution=30)
+    exact = _frames(plots.jshtml(anim, frame_format="png"))
+    for colors in (128, 16):
+        small = _frames(plots.jshtml(anim, colors=colors))
+        assert len(small) == len(exact) == 3
+        for a, b in zip(small, exact, strict=True):
+            assert a.mode == "P" and len(a.getcolors()) <= colors and a.size == b.size
+            diff = np.abs(np.asarray(a.convert("RGB"), float) - np.asarray(b.convert("RGB"), float))
+            # 128 colours: contour bands and lines within a few levels of 255; 16 colours visibly coarser
+            assert (diff.mean() < 2.0) == (colors == 128), (colors, diff.mean())
 
 
 def test_the_player_is_described_labelled_and_fits_a_phone():
@@ -340,7 +365,9 @@ def test_bad_input_is_refused_before_anything_is_drawn(call, error, words):
 
 
 @pytest.mark.parametrize("kwargs, words", [
-    ({"frame_format": "gif"}, r"frame_format must be 'jpeg' or 'png', got 'gif'"),
+    ({"frame_format": "gif"}, r"frame_format must be 'png8', 'jpeg' or 'png', got 'gif'"),
+    ({"colors": 1}, r"colors must be a whole number from 2 to 256, got 1"),
+    ({"colors": 300}, r"colors must be a whole number from 2 to 256, got 300"),
     ({"default_mode": "forever"}, r"default_mode must be 'once', 'loop' or 'reflect', got 'forever'"),
     ({"quality": 0}, r"quality must be a whole number from 1 to 100, got 0"),
     ({"description": "  "}, r"description must be a non-empty text .* got '  '"),
