@@ -57,8 +57,6 @@ PARALLEL_FROM = 1 << 17
 # few microseconds are dwarfed by Python, and tracing the rule costs more than the numpy step's extra passes
 # (measured: Adam, float32, crossing at about 12 000 elements).
 COMPILE_FROM = 12_000
-# The multi-threaded kernel cuts an array into this many slices, handed out to numba's threads.
-CHUNKS = 16
 
 
 class TraceError(TypeError):
@@ -290,14 +288,16 @@ def kernel_source(key):
     for k, i in enumerate(outputs):
         stores.append(cast(i, dtypes[k if k == 0 else k + 1]))
     body.append(f"new0 = {stores[0]}")
-    finite = ["(new0 - new0) == 0"]  # False for NaN and infinity
+    finite = ["(new0 - new0)"]  # x - x is 0 for a finite x and NaN for NaN and infinity
     changed = [k for k in range(2, len(stores) + 1) if outputs[k - 1] != k]  # a slot returned unchanged: no store
     for k in changed:
         body.append(f"new{k} = {stores[k - 1]}")
-        finite.append(f"(new{k} - new{k}) == 0")  # the state must stay finite too (an overflowing v)
-    body.append(f"ok = {' and '.join(finite)}")
-    # an "or" of the flags: a count (bad += ...) as the loop's reduction halves its speed (LLVM vectorizes it badly)
-    body.append("bad |= not ok")
+        finite.append(f"(new{k} - new{k})")  # the state must stay finite too (an overflowing v)
+    # The test is arithmetic (a sum of x - x, exact: 0 or NaN) and the flag an integer "or": written as
+    # `a and b` and `bad |= not ok` on booleans, the branches kept LLVM from vectorizing the loop (it ran
+    # one element at a time, 6x slower). A count (bad += ...) would vectorize too, but an "or" cannot overflow.
+    body.append(f"ok = ({' + '.join(finite)}) == 0")
+    body.append("bad |= np.int32(not ok)")
     body.append("a0[i] = new0 if ok else x0")
     for k in changed:
         body.append(f"a{k}[i] = new{k} if ok else x{k}")
@@ -309,17 +309,18 @@ def kernel_source(key):
              "import numpy as np", "from numba import njit, prange", ""]
     lines += ["@njit(cache=True, nogil=True, error_model='numpy')", f"def serial(n, {arrays}{scalars}):"]
     lines += [f"    {line}" for line in pre]
-    lines += ["    bad = False", "    for i in range(n):"]
+    lines += ["    bad = np.int32(0)", "    for i in range(n):"]
     lines += [f"        {line}" for line in body]
-    lines += ["    return bad", "", ""]
-    # The threads run the serial loop on slices: a reduction in a prange loop over the elements would
-    # have to be a sum, which LLVM vectorizes badly (measured: twice as slow as the "or" of the serial loop).
+    lines += ["    return bad != 0", "", ""]
+    # The threads run the serial loop on one slice each (``slices``: numba's number of threads): a reduction
+    # in a prange loop over the elements would be a sum, which vectorizes worse; more slices than threads
+    # only add the cost of handing them out (measured: 16 slices took twice as long as 2 at 1e5 elements).
     sliced = ", ".join(f"a{k}[lo:hi]" for k in range(n_arrays))
     lines += ["@njit(parallel=True, cache=True, nogil=True, error_model='numpy')",
-              f"def parallel(n, {arrays}{scalars}):",
-              f"    size = (n + {CHUNKS - 1}) // {CHUNKS}",
+              f"def parallel(n, slices, {arrays}{scalars}):",
+              "    size = (n + slices - 1) // slices",
               "    bad = 0",
-              f"    for c in prange({CHUNKS}):",
+              "    for c in prange(slices):",
               "        lo = c * size",
               "        hi = min(lo + size, n)",
               "        if lo < hi:",
@@ -379,6 +380,9 @@ class CompiledOptimizer:
         if threads not in ("auto", True, False):
             raise ValueError(f"compiled: threads must be 'auto', True or False, got {threads!r}")
         self.threads = threads
+        import numba  # here, not at the top: adamedu.engines.compiled imports without numba (its tracer)
+
+        self._num_threads = numba.get_num_threads  # numba's threads now (numba.set_num_threads may change it)
         self._kernels = {}  # traced graph -> its module
 
     def __getattr__(self, name):
@@ -439,8 +443,10 @@ class CompiledOptimizer:
             flat = [x.reshape(-1) if x.flags.c_contiguous else np.ascontiguousarray(x).reshape(-1) for x in a]
             n = flat[0].size
             threads = self.threads and n >= self.parallel_from and (self.threads is True or _cores_free())
-            kernel = kernels.parallel if threads else kernels.serial
-            bad = kernel(n, *flat, *consts)
+            if threads:
+                bad = kernels.parallel(n, self._num_threads(), *flat, *consts)
+            else:
+                bad = kernels.serial(n, *flat, *consts)
             if bad:
                 self._refuse(rule, paths[i], a, t, lr, scalars)
         if inplace:
