@@ -44,6 +44,7 @@ import numpy as np
 from .. import _tree
 from .._checks import as_grad, as_param
 from ..optimizers._base import State, numpy_ops, param_name
+from .scalar_plan import Recorder, Scalar
 
 __all__ = ["compiled", "CompiledOptimizer", "TraceError", "tracing_ops", "trace", "kernel_source"]
 
@@ -71,6 +72,7 @@ class _Trace:
     def __init__(self):
         self.nodes = []
         self.consts = []
+        self.sources = []  # per scalar argument: the number, or the Scalar of a recording that made it
         self.key = []  # (op, operand indices, dtype character) per node: what the kernel is made from
 
     def node(self, op, args, dtype):
@@ -81,11 +83,15 @@ class _Trace:
 
     def lift(self, x, like):
         """``x`` as an operand next to the symbol ``like``: a symbol, or a scalar argument of the kernel."""
-        if type(x) is float or type(x) is int:  # the common case first: this runs on every step
+        if type(x) is float or type(x) is int:  # the common case first
             self.consts.append(float(x))
+            self.sources.append(x)
             return self.node("const", (len(self.consts) - 1,), like.dtype)
         if isinstance(x, Symbol):
             return x
+        source = x
+        if isinstance(x, Scalar):  # a value computed from t, lr...: the plan recomputes it each step
+            x = x.value
         if isinstance(x, (bool, np.bool_)) or not isinstance(x, (numbers.Real, np.floating, np.integer)):
             if isinstance(x, np.ndarray):
                 raise TraceError(f"the rule combines an array ({x.shape}, {x.dtype}) with a parameter array; the "
@@ -94,6 +100,7 @@ class _Trace:
         # NEP 50: a Python number takes the dtype of the array it meets; a numpy scalar keeps its own
         dtype = np.asarray(x).dtype if isinstance(x, (np.floating, np.integer)) else like.dtype
         self.consts.append(float(x))
+        self.sources.append(source)
         return self.node("const", (len(self.consts) - 1,), np.dtype(dtype))
 
 
@@ -179,6 +186,8 @@ def _unary(name, on_numbers):
     def op(x):
         if isinstance(x, Symbol):
             return x.trace.node(name, (x,), x.dtype)
+        if isinstance(x, Scalar):  # the plan calls numpy_ops' function on the value, as the numpy step does
+            return x.recorder.call(on_numbers, x)
         return on_numbers(x)
 
     return staticmethod(op)
@@ -197,6 +206,9 @@ class tracing_ops:  # noqa: N801 - used like a module, as numpy_ops
             like = a if isinstance(a, Symbol) else b
             a, b = like.trace.lift(a, like), like.trace.lift(b, like)
             return like.trace.node("maximum", (a, b), _result_dtype("maximum", a, b))
+        for x in (a, b):
+            if isinstance(x, Scalar):
+                return x.recorder.call(numpy_ops.maximum, a, b)
         return numpy_ops.maximum(a, b)
 
     @staticmethod
@@ -213,6 +225,11 @@ def trace(opt, dtypes, t, lr, scalars):
     Returns ``(key, outputs, consts)``: a hashable description of the elementwise graph (what a kernel is
     made from), the output symbols (w, then the slots) and the scalar arguments the kernel takes this step.
     """
+    key, out, tr = _run(opt, dtypes, t, lr, scalars)
+    return key, out, tr.consts
+
+
+def _run(opt, dtypes, t, lr, scalars):
     tr = _Trace()
     inputs = [tr.node("in", (k,), np.dtype(dtype)) for k, dtype in enumerate(dtypes)]
     try:
@@ -229,7 +246,23 @@ def trace(opt, dtypes, t, lr, scalars):
     # an output that is a plain number (a slot reset to 0, say) becomes a constant of the kernel
     out = [x if isinstance(x, Symbol) else tr.lift(x, inputs[k]) for k, x in enumerate(out)]
     key = (tuple(d.char for d in dtypes), tuple(tr.key), tuple(s.index for s in out))
-    return key, out, tr.consts
+    return key, out, tr
+
+
+def record_plan(opt, dtypes, t, lr, scalars):
+    """Trace ``opt.update`` with t, lr and ``scalars`` as recording :class:`Scalar` symbols.
+
+    Returns ``(key, consts, plan)``: the graph and scalar arguments as :func:`trace` finds them, and
+    ``plan(t, lr, *scalars.values())``, which returns the scalar arguments of a later step (or ``None``
+    when a guard fails: a branch on t goes the other way). Raises :class:`ReplayError` if the rule's scalar
+    part cannot be replayed (see :mod:`adamedu.engines.scalar_plan`).
+    """
+    rec = Recorder()
+    names = ["t", "lr", *(f"s{k}" for k in range(len(scalars)))]
+    leaves = [rec.leaf(name, value) for name, value in zip(names, (t, lr, *scalars.values()), strict=True)]
+    symbolic = dict(zip(scalars, leaves[2:], strict=True))
+    key, _, tr = _run(opt, dtypes, leaves[0], leaves[1], symbolic)
+    return key, tr.consts, rec.function(names, tr.sources)
 
 
 # -- the kernel's source --------------------------------------------------------------------------------------
@@ -384,6 +417,7 @@ class CompiledOptimizer:
 
         self._num_threads = numba.get_num_threads  # numba's threads now (numba.set_num_threads may change it)
         self._kernels = {}  # traced graph -> its module
+        self._plans = {}  # (rule, dtypes, types of t, lr and the scalars) -> its _PlanEntry
 
     def __getattr__(self, name):
         if name == "optimizer":
@@ -435,8 +469,8 @@ class CompiledOptimizer:
                 a[2:] = [np.array(s, order="C", copy=True) for s in a[2:]]
             rule, dtypes = rules[i], tuple(x.dtype for x in a)
             if (id(rule), dtypes) not in traced:
-                traced[id(rule), dtypes] = trace(rule, dtypes, t, lr, scalars)
-            key, _, consts = traced[id(rule), dtypes]
+                traced[id(rule), dtypes] = self._graph(rule, dtypes, t, lr, scalars)
+            key, consts = traced[id(rule), dtypes]
             kernels = self._kernels.get(key)
             if kernels is None:
                 kernels = self._kernels[key] = load_kernels(kernel_source(key), self.cache_dir)
@@ -459,6 +493,46 @@ class CompiledOptimizer:
         new_state.update(scalars)
         return _tree.unflatten(params, [a[0] for a in arrays]), new_state
 
+    def _graph(self, rule, dtypes, t, lr, scalars):
+        """The traced graph of ``rule`` on arrays of ``dtypes`` and the kernel's scalar arguments at step ``t``.
+
+        The rule is traced once; later steps replay its scalar plan (see :mod:`adamedu.engines.scalar_plan`),
+        the first ``PLAN_CHECKS`` replays checked against a full trace. A rule whose plan escapes, or
+        disagrees with the trace, is traced every step (the results are the same, the step slower).
+        """
+        values = tuple(scalars.values())
+        where = (id(rule), dtypes, type(t), type(lr), *map(type, values))
+        entry = self._plans.get(where)
+        if entry is None:
+            entry = self._plans[where] = _PlanEntry(rule)
+        for recorded in entry.plans or ():
+            key, plan, checks = recorded
+            try:
+                consts = plan(t, lr, *values)
+            except Exception:  # noqa: BLE001 - the trace below raises it again, or does better
+                consts = None
+            if consts is not None:
+                if checks <= 0:
+                    return key, consts
+                recorded[2] -= 1
+                traced, _, traced_consts = trace(rule, dtypes, t, lr, scalars)
+                if traced == key and traced_consts == list(consts):
+                    return key, consts
+                entry.plans = None  # the plan missed something the rule does: trace every step from now on
+                return traced, traced_consts
+        key, _, consts = trace(rule, dtypes, t, lr, scalars)
+        if entry.plans is not None and len(entry.plans) < PLANS:
+            try:
+                recorded, recorded_consts, plan = record_plan(rule, dtypes, t, lr, scalars)
+            except Exception:  # noqa: BLE001 - ReplayError, or anything the replay could not repeat: trace each step
+                entry.plans = None
+            else:
+                if recorded == key and recorded_consts == consts:
+                    entry.plans.append([key, plan, PLAN_CHECKS])
+                else:
+                    entry.plans = None
+        return key, consts
+
     def _refuse(self, rule, path, a, t, lr, scalars):
         """Raise the error numpy's step raises for this array: the input was not finite, or the step overflowed."""
         # Where the new values are not finite the kernel kept the old ones: those elements are as they were given,
@@ -468,6 +542,21 @@ class CompiledOptimizer:
         out = [np.asarray(x, dtype=a[0].dtype) for x in (out if rule.slots else (out,))]
         rule._check_new(path, a[0], out, t)
         raise AssertionError("the compiled kernel found a non-finite value that the numpy rule does not produce")
+
+
+# A rule's scalar plans (one per way its branches on t go, RAdam's two say) are checked against a full trace
+# on their first PLAN_CHECKS replays; a rule with more than PLANS of them is traced every step.
+PLAN_CHECKS = 2
+PLANS = 8
+
+
+class _PlanEntry:
+    """The scalar plans of one rule (kept here, so that its id is not reused while the entry lives)."""
+
+    __slots__ = ("rule", "plans")
+
+    def __init__(self, rule):
+        self.rule, self.plans = rule, []  # plans: [graph, plan, checks still to make]; None: trace every step
 
 
 _load = [-1.0, False]  # when the load average was last read, and whether a core was free then
