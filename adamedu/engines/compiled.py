@@ -504,6 +504,8 @@ class CompiledOptimizer:
         where = (id(rule), dtypes, type(t), type(lr), *map(type, values))
         entry = self._plans.get(where)
         if entry is None:
+            if len(self._plans) >= MAX_ENTRIES:  # a for_param that makes a new rule object every step
+                self._plans.clear()
             entry = self._plans[where] = _PlanEntry(rule)
         for recorded in entry.plans or ():
             key, plan, checks = recorded
@@ -548,6 +550,7 @@ class CompiledOptimizer:
 # on their first PLAN_CHECKS replays; a rule with more than PLANS of them is traced every step.
 PLAN_CHECKS = 2
 PLANS = 8
+MAX_ENTRIES = 1024  # rules (with their dtypes) whose plans one CompiledOptimizer keeps
 
 
 class _PlanEntry:
