@@ -4,12 +4,14 @@
 a kernel generated from ``opt.update``. Nothing is re-typed: the rule's own lines run, with symbolic
 operands in place of the arrays and a tracing ``ops`` namespace. Python evaluates everything that does not
 touch an array there and then (β₁ᵗ, RAdam's ρₜ and its ``ops.cond``, Nadam's μₜ: the *scalar part*, computed
-once per step exactly as the numpy step computes it); what touches an array is recorded as a graph (the
-*elementwise part*). That graph becomes one loop over the elements, ``numba.prange`` above a size cut-off:
-each element of w, g and the slots is loaded once, the rule is computed in registers in the arrays' dtype
-(every scalar cast as numpy casts a Python float, NEP 50), and the results are stored once. The numpy step
-makes about 14 passes over memory for Adam (each operator reads and writes a whole block); the kernel makes
-7 (read w, g, m, v; write w, m, v) plus one for the finiteness check of the gradient.
+exactly as the numpy step computes it); what touches an array is recorded as a graph (the *elementwise
+part*). The trace runs once per rule and dtypes: later steps get the scalar part from a recorded *scalar plan*
+(:mod:`adamedu.engines.scalar_plan`), a small Python function with guards on the branches of t. The graph
+becomes one loop over the elements, on numba's threads above a size cut-off: each element of w, g and the
+slots is loaded once, the rule is computed in registers in the arrays' dtype (every scalar cast as numpy
+casts a Python float, NEP 50), and the results are stored once; the loop has no branch, so LLVM vectorizes
+it. The numpy step makes about 14 passes over memory for Adam (each operator reads and writes a whole
+block); the kernel makes 7 (read w, g, m, v; write w, m, v) plus one for the finiteness check of the gradient.
 
 The scalar values are the kernel's arguments, not part of its code, so ``Adam(lr=0.1)`` and ``Adam()`` share
 one kernel; a setting that changes the rule's shape (``eps_hat=True``, RAdam's two branches) gets its own.
