@@ -272,9 +272,10 @@ def record_plan(opt, dtypes, t, lr, scalars):
 def kernel_source(key):
     """The Python source of the module that holds the kernels of a traced graph ``key``.
 
-    It defines ``serial(n, a0, a1, ..., c0, c1, ...)`` (one loop) and ``parallel`` (the same arguments: the
-    serial loop on slices, run by numba's threads). ``a0`` is w, ``a1`` g, then the slots, all flat; ``c0, ...``
-    the scalars. Each stores the new w and slots where the new w is finite, and returns whether any is not.
+    It defines ``serial(n, a0, a1, ..., c0, c1, ...)`` (one loop) and ``parallel(n, slices, a0, ...)`` (the
+    serial loop on ``slices`` slices, run by numba's threads). ``a0`` is w, ``a1`` g, then the slots, all flat;
+    ``c0, ...`` the scalars. Each stores the new w and slots where all of them are finite, and returns whether
+    any element is not.
     """
     chars, nodes, outputs = key
     dtypes = [np.dtype(c).name for c in chars]
