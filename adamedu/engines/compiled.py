@@ -53,9 +53,10 @@ __all__ = ["compiled", "CompiledOptimizer", "TraceError", "tracing_ops", "trace"
 COMPILED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 # Arrays with fewer elements run on one thread: below this, waking numba's threads costs more than they save.
-# Measured on 2 cores, float32 Adam, kernel alone: 1e5 elements took 23 µs on one thread and 13 µs on two;
-# on a loaded machine the threads wait for a free core, so the cut-off is set above that, where they still pay.
-PARALLEL_FROM = 1 << 17
+# Measured on 2 cores, float32 Adam, the vectorized kernel alone, best of 21 alternated rounds (the machine was
+# shared): 2e4 elements 9.2 µs on one thread, 8.1 µs on two; 3e4: 13.5 and 10.1 µs; 1e5: 45 and 26 µs.
+# The threads run only while a core is free (see _cores_free): on a busy machine they wait for milliseconds.
+PARALLEL_FROM = 1 << 15
 # Steps on fewer elements in all than this run on the numpy step (the same results bit for bit). None do by
 # default: since the scalar plan replaced the per-step trace, the compiled step is the faster one at every size
 # measured, down to 10 elements (Adam, float32: 14 µs a step on 1e3 elements, the numpy step 23 µs).
