@@ -14,8 +14,13 @@ that the predicate comes out as it did when recorded and otherwise returns ``Non
 again (RAdam gets one plan per branch). What the plan cannot repeat makes the recording fail
 (:class:`ReplayError`), and the engine keeps tracing every step: a scalar turned into a Python number
 (``float(t)``, ``math.sqrt(t)``, ``range(t)``), a scalar meeting a numpy array, an unknown operation.
-The same guards idea runs PyTorch's ``torch.compile`` (TorchDynamo) and JAX's ``jit`` re-tracing on new
-static arguments.
+The same idea runs PyTorch's ``torch.compile``: TorchDynamo records a graph with guards, and "if any of those
+guards fail, the graph will be recaptured and recompiled" (docs/source/dynamo/deep-dive.rst, PyTorch 2.0).
+
+What a plan assumes: the rule's scalars are functions of ``t``, ``lr``, the optimizer's (frozen) fields and
+its scalar state, as for every adamedu rule (a Keras graph or a compiled PyTorch step assumes the same). A
+value read from elsewhere (a global that changes) is baked into the plan as a number; the engine compares each
+new plan with a full trace on its first two replays, which catches such a rule if the value changes then.
 """
 
 import numbers
