@@ -45,7 +45,7 @@ import numpy as np
 
 from .. import _tree
 from .._checks import as_grad, as_param
-from ..optimizers._base import State, numpy_ops, param_name
+from ..optimizers._base import Optimizer, State, numpy_ops, param_name
 from .scalar_plan import Recorder, Scalar
 
 __all__ = ["compiled", "CompiledOptimizer", "TraceError", "tracing_ops", "trace", "kernel_source"]
@@ -450,13 +450,14 @@ class CompiledOptimizer:
         with np.errstate(over="ignore"):
             flat_g = [as_grad(path, g, w) for path, g, w in zip(paths, given_g, flat_w, strict=True)]
         arrays = [[w, g, *(s[i] for s in flat_slots)] for i, (w, g) in enumerate(zip(flat_w, flat_g, strict=True))]
-        if (sum(w.size for w in flat_w) < self.compile_from
-                or any(x.dtype not in COMPILED_DTYPES for a in arrays for x in a)):
+        if ((self.compile_from and sum(w.size for w in flat_w) < self.compile_from)
+                or not all(x.dtype in COMPILED_DTYPES for a in arrays for x in a)):
             return opt.step(params, grads, state, inplace=inplace)  # small, or float16: numpy's step
         if inplace:
             for i, (path, leaf) in enumerate(leaves):
                 for x in (leaf, *(s[i] for s in flat_slots)):
-                    if not (isinstance(x, np.ndarray) and x.flags.writeable and x.flags.c_contiguous):
+                    flags = x.flags if isinstance(x, np.ndarray) else None  # one flags object per array, not two
+                    if not (flags is not None and flags.writeable and flags.c_contiguous):
                         raise ValueError(f"{type(opt).__name__}.step(inplace=True) writes into the arrays it is "
                                          f"given, so {_tree.leaf_name(path)} and its state must be writeable, "
                                          "C-contiguous numpy arrays; use the pure step (inplace=False) otherwise")
@@ -478,7 +479,7 @@ class CompiledOptimizer:
             kernels = self._kernels.get(key)
             if kernels is None:
                 kernels = self._kernels[key] = load_kernels(kernel_source(key), self.cache_dir)
-            flat = [x.reshape(-1) if x.flags.c_contiguous else np.ascontiguousarray(x).reshape(-1) for x in a]
+            flat = [x if x.ndim == 1 and x.flags.c_contiguous else np.ascontiguousarray(x).reshape(-1) for x in a]
             n = flat[0].size
             threads = self.threads and n >= self.parallel_from and (self.threads is True or _cores_free())
             if threads:
@@ -587,8 +588,9 @@ def _cores_free():
 def _per_param(opt, paths):
     """The optimizer of each parameter array: ``opt.for_param(name)`` where the optimizer has it."""
     for_param = getattr(opt, "for_param", None)
-    if for_param is None:
-        return [opt] * len(paths)
+    if for_param is None or (type(opt).for_param is Optimizer.for_param
+                             and not getattr(opt, "exclude_from_weight_decay", ())):
+        return [opt] * len(paths)  # Optimizer.for_param would return opt for every name
     return [for_param(param_name(path)) for path in paths]
 
 
