@@ -7,7 +7,8 @@ What is measured, on this machine:
    Adam (its CPU default, ``foreach=True``, ``fused=True``) and Keras's Adam (a ``tf.function`` as
    ``model.fit`` runs it, and with XLA); as yardsticks, one numpy pass over memory (``w += g``), and the
    cost of adamedu's finiteness checks (the step with them switched off, and the checks alone);
-2. the first call of the compiled engine in a new process: compiling, and loading from numba's cache;
+2. the first call of the compiled engine in a new process, on 1e5 parameters: tracing the rule and compiling
+   its kernel, and loading the kernel from numba's cache;
 3. training throughput (samples per second) of ``adamedu.fit`` and Keras's ``model.fit`` on the same
    network (64-128-10, ReLU, Adam, batch 32) and data (scikit-learn's digits);
 4. the time to execute every notebook of the book.
@@ -54,6 +55,9 @@ if __name__ == "__main__" and not __package__:
 
 DEFAULT_OUT = ROOT / "book" / "_benchmark_results.md"
 SIZES = (10**3, 10**5, 10**6, 10**7)
+# The first call of the compiled engine is timed on this many parameters: a size the kernel runs at in any
+# case (on 1e3 an older engine fell back to the numpy step, and the row timed no compilation at all).
+FIRST_CALL_SIZE = 10**5
 VERSIONED = ("numpy", "numba", "torch", "keras", "tensorflow", "sklearn")
 
 
@@ -774,8 +778,9 @@ def first_call_table(first):
         return [f"The compiled engine is not available in this run: {first['unavailable']}."]
     columns = ("import adamedu", "import numba", "first step", "second step")
     lines = [f"The compiled engine in a new Python process, on {power(first['n'])} parameters: once with an empty "
-             "cache (the first step traces the rule, generates the kernel and compiles it), once more in another new "
-             "process that finds the kernel in the cache. The first step includes `adamedu.compiled(opt)` and "
+             "cache (the first step traces the rule, records its scalar plan, generates the kernel and compiles "
+             "it), once more in another new process that finds the kernel in the cache. The first step includes "
+             "`adamedu.compiled(opt)` and "
              "`opt.init`.", "", "| new process | " + " | ".join(columns) + " |", "| --- |" + " ---: |" * len(columns)]
     for label in ("compile", "from cache"):
         lines.append(f"| {label} | " + " | ".join(" ".join(duration(first[label][k])) for k in columns) + " |")
@@ -832,6 +837,8 @@ def main(argv=None):
                         help="leave out a measurement (may be repeated)")
     parser.add_argument("--threads", type=int,
                         help="threads per worker for PyTorch, TensorFlow, BLAS and numba (default: each library's own)")
+    parser.add_argument("--first-call-size", type=lambda s: int(float(s)), default=FIRST_CALL_SIZE,
+                        help=f"parameters of the compiled engine's first call (default {FIRST_CALL_SIZE:.0e})")
     parser.add_argument("--book", type=Path, default=ROOT / "book", help="the folder of the notebooks")
     parser.add_argument("--worker", nargs=2, metavar=("ROLE", "KEY"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -860,7 +867,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="adamedu-bench-logs-") as log_dir:
         steps = None if "steps" in skip else bench_steps(args.contenders, sizes, rounds, min_time, settle, log_dir,
                                                          log)
-        first = None if "first-call" in skip else bench_first_call(10**3, log_dir, log)
+        first = None if "first-call" in skip else bench_first_call(args.first_call_size, log_dir, log)
         fit = None if "fit" in skip else bench_fit(list(FIT), max(3, rounds // 2), epochs, settle, log_dir, log)
         notes = None if "notebooks" in skip else bench_notebooks(args.book, log_dir, log)
     settings = {"load average (1, 5, 15 min)": f"{load_before} before, {load()} after the whole run",

@@ -7,6 +7,8 @@ numba compilation; most tests use the one-thread kernel, a few the multi-threade
 """
 
 import os
+import platform
+import re
 import subprocess
 import sys
 import textwrap
@@ -191,6 +193,136 @@ def test_per_parameter_optimizers_come_from_for_param(kernel_dir):
         expected, _ = rule.step(params[name], grads[name], rule.init(params[name]))
         assert_same_bits(new[name], expected, name)
     assert not np.array_equal(new["W"][0], new["b"])  # the negative control: the decay did differ
+
+
+# -- the scalar plan ---------------------------------------------------------------------------------------------
+
+def count_traces(monkeypatch):
+    calls = []
+    real = engine.trace
+
+    def counting(*args, **kwargs):
+        calls.append(args[2])  # t
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "trace", counting)
+    return calls
+
+
+def run_both(opt, kernel_dir, steps=12, dtype=np.float32):
+    """``steps`` in-place steps of the compiled and the numpy step, compared bit for bit after each."""
+    fast = ae.compiled(opt, cache_dir=kernel_dir, parallel_from=NEVER, compile_from=0)
+    params = make_params(dtype)
+    ours, theirs = copy_tree(params), copy_tree(params)
+    ours_state, theirs_state = fast.init(ours), opt.init(theirs)
+    for t, grads in enumerate(gradient_stream(params, steps), start=1):
+        fast.step(ours, grads, ours_state, inplace=True)
+        opt.step(theirs, grads, theirs_state, inplace=True)
+        assert_same_bits(ours, theirs, f"{type(opt).__name__} params after step {t}")
+        assert_same_bits(dict(ours_state), dict(theirs_state), f"{type(opt).__name__} state after step {t}")
+    return fast
+
+
+def test_the_scalar_plan_replaces_the_trace_after_its_checks(monkeypatch, kernel_dir):
+    calls = count_traces(monkeypatch)
+    run_both(ae.Adam(lr=lambda t: 0.01 / t**0.5), kernel_dir)
+    # step 1 traces (and records the plan); steps 2 and 3 replay it and check it against a trace; then only the plan
+    assert calls == [1, 2, 3], calls
+
+
+def test_a_branch_on_t_gets_a_plan_per_branch(monkeypatch, kernel_dir):
+    calls = count_traces(monkeypatch)
+    fast = run_both(ae.RAdam(), kernel_dir)  # ops.cond(rho_t > 5, ...): momentum until t = 5, rectified from t = 6
+    assert calls == [1, 2, 3, 6, 7, 8], calls
+    (entry,) = fast._plans.values()
+    assert len(entry.plans) == 2
+
+
+@dataclass(frozen=True)
+class MathSqrtSGD(ae.GradientDescent):
+    """lr / √t through math.sqrt, which turns t into a Python float: a plan cannot replay that."""
+
+    def update(self, w, g, *, t, lr, ops=numpy_ops):
+        import math
+        return w - lr / math.sqrt(t) * g
+
+
+@dataclass(frozen=True)
+class PythonIfOnT(ae.GradientDescent):
+    """A Python `if` and min() on t: guards of the plan (the numpy step runs them as written)."""
+
+    def update(self, w, g, *, t, lr, ops=numpy_ops):
+        if t > 4:
+            lr = lr * 0.5
+        return w - min(t, 7) * lr * g
+
+
+HIDDEN = [1.0]
+
+
+@dataclass(frozen=True)
+class HiddenInput(ae.GradientDescent):
+    """A rule that reads a value neither t, lr nor a hyperparameter: the plan's checks must notice."""
+
+    def update(self, w, g, *, t, lr, ops=numpy_ops):
+        return w - (lr * HIDDEN[0]) * g
+
+
+def test_a_rule_the_plan_cannot_replay_is_traced_every_step(monkeypatch, kernel_dir):
+    calls = count_traces(monkeypatch)
+    fast = run_both(MathSqrtSGD(lr=0.1), kernel_dir, steps=6)
+    assert calls == [1, 2, 3, 4, 5, 6]
+    assert [entry.plans for entry in fast._plans.values()] == [None]
+
+
+def test_python_branches_on_t_are_guards(monkeypatch, kernel_dir):
+    calls = count_traces(monkeypatch)
+    run_both(PythonIfOnT(lr=0.01), kernel_dir, steps=12)
+    # the guards t > 4 and 7 < t (min's test) split the steps into plans for t <= 4, 5-7 and >= 8,
+    # each traced when first met and checked on its next two steps
+    assert calls == [1, 2, 3, 5, 6, 7, 8, 9, 10], calls
+
+
+def test_the_checks_catch_a_plan_that_misses_an_input(monkeypatch, kernel_dir):
+    # the negative control of the checks: the value read behind the tracer's back changes at step 2
+    calls = count_traces(monkeypatch)
+    opt = HiddenInput(lr=0.1)
+    fast = ae.compiled(opt, cache_dir=kernel_dir, parallel_from=NEVER, compile_from=0)
+    w = np.linspace(-1, 1, 5)
+    ours, theirs = w.copy(), w.copy()
+    ours_state, theirs_state = fast.init(ours), opt.init(theirs)
+    try:
+        for t in range(1, 6):
+            HIDDEN[0] = 1.0 if t == 1 else 3.0
+            fast.step(ours, np.ones(5), ours_state, inplace=True)
+            opt.step(theirs, np.ones(5), theirs_state, inplace=True)
+            assert_same_bits(ours, theirs, f"params after step {t}")
+    finally:
+        HIDDEN[0] = 1.0
+    assert calls == [1, 2, 3, 4, 5]  # the plan was dropped at step 2
+    assert [entry.plans for entry in fast._plans.values()] == [None]
+
+
+# -- the machine code ----------------------------------------------------------------------------------------------
+
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="reads x86-64 machine code")
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("name", ["Adam", "AMSGrad", "Lion-decay", "RAdam", "Rprop", "Momentum-nesterov"])
+def test_the_kernel_loop_is_vectorized(name, dtype):
+    # The finiteness test written with `and` and a boolean flag kept LLVM from vectorizing the loop: it ran one
+    # element at a time, several times slower, with the same results. Not a timing: the compiled loop must hold
+    # packed (SIMD) arithmetic, which a loop of one element at a time does not.
+    opt = SETTINGS[name]
+    dtypes = (np.dtype(dtype),) * (2 + len(opt.slots))
+    key, _, consts = engine.trace(opt, dtypes, 10, 1e-3, {})
+    scope = {}
+    exec(compile(engine.kernel_source(key).replace("cache=True", "cache=False"), "kernel", "exec"), scope)
+    serial = scope["serial"]
+    arrays = [np.ones(64, dtype) for _ in dtypes]
+    serial(64, *arrays, *consts)
+    asm = serial.inspect_asm(serial.signatures[0])
+    suffix = "ps" if np.dtype(dtype) == np.float32 else "pd"
+    assert re.search(rf"\bv?(add|sub|mul|div|sqrt){suffix}\b", asm), "the kernel's loop is not vectorized"
 
 
 # -- what the tracer refuses --------------------------------------------------------------------------------------

@@ -4,12 +4,14 @@
 a kernel generated from ``opt.update``. Nothing is re-typed: the rule's own lines run, with symbolic
 operands in place of the arrays and a tracing ``ops`` namespace. Python evaluates everything that does not
 touch an array there and then (β₁ᵗ, RAdam's ρₜ and its ``ops.cond``, Nadam's μₜ: the *scalar part*, computed
-once per step exactly as the numpy step computes it); what touches an array is recorded as a graph (the
-*elementwise part*). That graph becomes one loop over the elements, ``numba.prange`` above a size cut-off:
-each element of w, g and the slots is loaded once, the rule is computed in registers in the arrays' dtype
-(every scalar cast as numpy casts a Python float, NEP 50), and the results are stored once. The numpy step
-makes about 14 passes over memory for Adam (each operator reads and writes a whole block); the kernel makes
-7 (read w, g, m, v; write w, m, v) plus one for the finiteness check of the gradient.
+exactly as the numpy step computes it); what touches an array is recorded as a graph (the *elementwise
+part*). The trace runs once per rule and dtypes: later steps get the scalar part from a recorded *scalar plan*
+(:mod:`adamedu.engines.scalar_plan`), a small Python function with guards on the branches of t. The graph
+becomes one loop over the elements, on numba's threads above a size cut-off: each element of w, g and the
+slots is loaded once, the rule is computed in registers in the arrays' dtype (every scalar cast as numpy
+casts a Python float, NEP 50), and the results are stored once; the loop has no branch, so LLVM vectorizes
+it. The numpy step makes about 14 passes over memory for Adam (each operator reads and writes a whole
+block); the kernel makes 7 (read w, g, m, v; write w, m, v) plus one for the finiteness check of the gradient.
 
 The scalar values are the kernel's arguments, not part of its code, so ``Adam(lr=0.1)`` and ``Adam()`` share
 one kernel; a setting that changes the rule's shape (``eps_hat=True``, RAdam's two branches) gets its own.
@@ -27,7 +29,7 @@ nothing from there on. Either way the parameters hold no NaN or infinity that th
 the same would cost the kernel a second pass over memory.) The pure step changes nothing.
 
 float16 (and any dtype other than float32 and float64) runs on the numpy step, and so does a step on fewer
-than ``COMPILE_FROM`` elements in all, where the numpy step is faster (the same results either way).
+than ``compile_from`` elements in all (none by default: see ``COMPILE_FROM``; the same results either way).
 """
 
 import hashlib
@@ -43,22 +45,22 @@ import numpy as np
 
 from .. import _tree
 from .._checks import as_grad, as_param
-from ..optimizers._base import State, numpy_ops, param_name
+from ..optimizers._base import Optimizer, State, numpy_ops, param_name
+from .scalar_plan import Recorder, Scalar
 
 __all__ = ["compiled", "CompiledOptimizer", "TraceError", "tracing_ops", "trace", "kernel_source"]
 
 COMPILED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 # Arrays with fewer elements run on one thread: below this, waking numba's threads costs more than they save.
-# Measured on 2 cores, float32 Adam, kernel alone: 1e5 elements took 23 µs on one thread and 13 µs on two;
-# on a loaded machine the threads wait for a free core, so the cut-off is set above that, where they still pay.
-PARALLEL_FROM = 1 << 17
-# Steps on fewer elements in all run on the numpy step (the same results bit for bit): there the kernel's
-# few microseconds are dwarfed by Python, and tracing the rule costs more than the numpy step's extra passes
-# (measured: Adam, float32, crossing at about 12 000 elements).
-COMPILE_FROM = 12_000
-# The multi-threaded kernel cuts an array into this many slices, handed out to numba's threads.
-CHUNKS = 16
+# Measured on 2 cores, float32 Adam, the vectorized kernel alone, best of 21 alternated rounds (the machine was
+# shared): 2e4 elements 9.2 µs on one thread, 8.1 µs on two; 3e4: 13.5 and 10.1 µs; 1e5: 45 and 26 µs.
+# The threads run only while a core is free (see _cores_free): on a busy machine they wait for milliseconds.
+PARALLEL_FROM = 1 << 15
+# Steps on fewer elements in all than this run on the numpy step (the same results bit for bit). None do by
+# default: since the scalar plan replaced the per-step trace, the compiled step is the faster one at every size
+# measured, down to 10 elements (Adam, float32: 14 µs a step on 1e3 elements, the numpy step 23 µs).
+COMPILE_FROM = 0
 
 
 class TraceError(TypeError):
@@ -73,6 +75,7 @@ class _Trace:
     def __init__(self):
         self.nodes = []
         self.consts = []
+        self.sources = []  # per scalar argument: the number, or the Scalar of a recording that made it
         self.key = []  # (op, operand indices, dtype character) per node: what the kernel is made from
 
     def node(self, op, args, dtype):
@@ -83,11 +86,15 @@ class _Trace:
 
     def lift(self, x, like):
         """``x`` as an operand next to the symbol ``like``: a symbol, or a scalar argument of the kernel."""
-        if type(x) is float or type(x) is int:  # the common case first: this runs on every step
+        if type(x) is float or type(x) is int:  # the common case first
             self.consts.append(float(x))
+            self.sources.append(x)
             return self.node("const", (len(self.consts) - 1,), like.dtype)
         if isinstance(x, Symbol):
             return x
+        source = x
+        if isinstance(x, Scalar):  # a value computed from t, lr...: the plan recomputes it each step
+            x = x.value
         if isinstance(x, (bool, np.bool_)) or not isinstance(x, (numbers.Real, np.floating, np.integer)):
             if isinstance(x, np.ndarray):
                 raise TraceError(f"the rule combines an array ({x.shape}, {x.dtype}) with a parameter array; the "
@@ -96,6 +103,7 @@ class _Trace:
         # NEP 50: a Python number takes the dtype of the array it meets; a numpy scalar keeps its own
         dtype = np.asarray(x).dtype if isinstance(x, (np.floating, np.integer)) else like.dtype
         self.consts.append(float(x))
+        self.sources.append(source)
         return self.node("const", (len(self.consts) - 1,), np.dtype(dtype))
 
 
@@ -181,6 +189,8 @@ def _unary(name, on_numbers):
     def op(x):
         if isinstance(x, Symbol):
             return x.trace.node(name, (x,), x.dtype)
+        if isinstance(x, Scalar):  # the plan calls numpy_ops' function on the value, as the numpy step does
+            return x.recorder.call(on_numbers, x)
         return on_numbers(x)
 
     return staticmethod(op)
@@ -199,6 +209,9 @@ class tracing_ops:  # noqa: N801 - used like a module, as numpy_ops
             like = a if isinstance(a, Symbol) else b
             a, b = like.trace.lift(a, like), like.trace.lift(b, like)
             return like.trace.node("maximum", (a, b), _result_dtype("maximum", a, b))
+        for x in (a, b):
+            if isinstance(x, Scalar):
+                return x.recorder.call(numpy_ops.maximum, a, b)
         return numpy_ops.maximum(a, b)
 
     @staticmethod
@@ -215,6 +228,11 @@ def trace(opt, dtypes, t, lr, scalars):
     Returns ``(key, outputs, consts)``: a hashable description of the elementwise graph (what a kernel is
     made from), the output symbols (w, then the slots) and the scalar arguments the kernel takes this step.
     """
+    key, out, tr = _run(opt, dtypes, t, lr, scalars)
+    return key, out, tr.consts
+
+
+def _run(opt, dtypes, t, lr, scalars):
     tr = _Trace()
     inputs = [tr.node("in", (k,), np.dtype(dtype)) for k, dtype in enumerate(dtypes)]
     try:
@@ -231,7 +249,23 @@ def trace(opt, dtypes, t, lr, scalars):
     # an output that is a plain number (a slot reset to 0, say) becomes a constant of the kernel
     out = [x if isinstance(x, Symbol) else tr.lift(x, inputs[k]) for k, x in enumerate(out)]
     key = (tuple(d.char for d in dtypes), tuple(tr.key), tuple(s.index for s in out))
-    return key, out, tr.consts
+    return key, out, tr
+
+
+def record_plan(opt, dtypes, t, lr, scalars):
+    """Trace ``opt.update`` with t, lr and ``scalars`` as recording :class:`Scalar` symbols.
+
+    Returns ``(key, consts, plan)``: the graph and scalar arguments as :func:`trace` finds them, and
+    ``plan(t, lr, *scalars.values())``, which returns the scalar arguments of a later step (or ``None``
+    when a guard fails: a branch on t goes the other way). Raises :class:`ReplayError` if the rule's scalar
+    part cannot be replayed (see :mod:`adamedu.engines.scalar_plan`).
+    """
+    rec = Recorder()
+    names = ["t", "lr", *(f"s{k}" for k in range(len(scalars)))]
+    leaves = [rec.leaf(name, value) for name, value in zip(names, (t, lr, *scalars.values()), strict=True)]
+    symbolic = dict(zip(scalars, leaves[2:], strict=True))
+    key, _, tr = _run(opt, dtypes, leaves[0], leaves[1], symbolic)
+    return key, tr.consts, rec.function(names, tr.sources)
 
 
 # -- the kernel's source --------------------------------------------------------------------------------------
@@ -239,9 +273,10 @@ def trace(opt, dtypes, t, lr, scalars):
 def kernel_source(key):
     """The Python source of the module that holds the kernels of a traced graph ``key``.
 
-    It defines ``serial(n, a0, a1, ..., c0, c1, ...)`` (one loop) and ``parallel`` (the same arguments: the
-    serial loop on slices, run by numba's threads). ``a0`` is w, ``a1`` g, then the slots, all flat; ``c0, ...``
-    the scalars. Each stores the new w and slots where the new w is finite, and returns whether any is not.
+    It defines ``serial(n, a0, a1, ..., c0, c1, ...)`` (one loop) and ``parallel(n, slices, a0, ...)`` (the
+    serial loop on ``slices`` slices, run by numba's threads). ``a0`` is w, ``a1`` g, then the slots, all flat;
+    ``c0, ...`` the scalars. Each stores the new w and slots where all of them are finite, and returns whether
+    any element is not.
     """
     chars, nodes, outputs = key
     dtypes = [np.dtype(c).name for c in chars]
@@ -290,14 +325,16 @@ def kernel_source(key):
     for k, i in enumerate(outputs):
         stores.append(cast(i, dtypes[k if k == 0 else k + 1]))
     body.append(f"new0 = {stores[0]}")
-    finite = ["(new0 - new0) == 0"]  # False for NaN and infinity
+    finite = ["(new0 - new0)"]  # x - x is 0 for a finite x and NaN for NaN and infinity
     changed = [k for k in range(2, len(stores) + 1) if outputs[k - 1] != k]  # a slot returned unchanged: no store
     for k in changed:
         body.append(f"new{k} = {stores[k - 1]}")
-        finite.append(f"(new{k} - new{k}) == 0")  # the state must stay finite too (an overflowing v)
-    body.append(f"ok = {' and '.join(finite)}")
-    # an "or" of the flags: a count (bad += ...) as the loop's reduction halves its speed (LLVM vectorizes it badly)
-    body.append("bad |= not ok")
+        finite.append(f"(new{k} - new{k})")  # the state must stay finite too (an overflowing v)
+    # The test is arithmetic (a sum of x - x, exact: 0 or NaN) and the flag an integer "or": written as
+    # `a and b` and `bad |= not ok` on booleans, the branches kept LLVM from vectorizing the loop (it ran
+    # one element at a time, 6x slower). A count (bad += ...) would vectorize too, but an "or" cannot overflow.
+    body.append(f"ok = ({' + '.join(finite)}) == 0")
+    body.append("bad |= np.int32(not ok)")
     body.append("a0[i] = new0 if ok else x0")
     for k in changed:
         body.append(f"a{k}[i] = new{k} if ok else x{k}")
@@ -309,17 +346,18 @@ def kernel_source(key):
              "import numpy as np", "from numba import njit, prange", ""]
     lines += ["@njit(cache=True, nogil=True, error_model='numpy')", f"def serial(n, {arrays}{scalars}):"]
     lines += [f"    {line}" for line in pre]
-    lines += ["    bad = False", "    for i in range(n):"]
+    lines += ["    bad = np.int32(0)", "    for i in range(n):"]
     lines += [f"        {line}" for line in body]
-    lines += ["    return bad", "", ""]
-    # The threads run the serial loop on slices: a reduction in a prange loop over the elements would
-    # have to be a sum, which LLVM vectorizes badly (measured: twice as slow as the "or" of the serial loop).
+    lines += ["    return bad != 0", "", ""]
+    # The threads run the serial loop on one slice each (``slices``: numba's number of threads): a reduction
+    # in a prange loop over the elements would be a sum, which vectorizes worse; more slices than threads
+    # only add the cost of handing them out (measured: 16 slices took twice as long as 2 at 1e5 elements).
     sliced = ", ".join(f"a{k}[lo:hi]" for k in range(n_arrays))
     lines += ["@njit(parallel=True, cache=True, nogil=True, error_model='numpy')",
-              f"def parallel(n, {arrays}{scalars}):",
-              f"    size = (n + {CHUNKS - 1}) // {CHUNKS}",
+              f"def parallel(n, slices, {arrays}{scalars}):",
+              "    size = (n + slices - 1) // slices",
               "    bad = 0",
-              f"    for c in prange({CHUNKS}):",
+              "    for c in prange(slices):",
               "        lo = c * size",
               "        hi = min(lo + size, n)",
               "        if lo < hi:",
@@ -379,7 +417,11 @@ class CompiledOptimizer:
         if threads not in ("auto", True, False):
             raise ValueError(f"compiled: threads must be 'auto', True or False, got {threads!r}")
         self.threads = threads
+        import numba  # here, not at the top: adamedu.engines.compiled imports without numba (its tracer)
+
+        self._num_threads = numba.get_num_threads  # numba's threads now (numba.set_num_threads may change it)
         self._kernels = {}  # traced graph -> its module
+        self._plans = {}  # (rule, dtypes, types of t, lr and the scalars) -> its _PlanEntry
 
     def __getattr__(self, name):
         if name == "optimizer":
@@ -408,13 +450,14 @@ class CompiledOptimizer:
         with np.errstate(over="ignore"):
             flat_g = [as_grad(path, g, w) for path, g, w in zip(paths, given_g, flat_w, strict=True)]
         arrays = [[w, g, *(s[i] for s in flat_slots)] for i, (w, g) in enumerate(zip(flat_w, flat_g, strict=True))]
-        if (sum(w.size for w in flat_w) < self.compile_from
-                or any(x.dtype not in COMPILED_DTYPES for a in arrays for x in a)):
+        if ((self.compile_from and sum(w.size for w in flat_w) < self.compile_from)
+                or not all(x.dtype in COMPILED_DTYPES for a in arrays for x in a)):
             return opt.step(params, grads, state, inplace=inplace)  # small, or float16: numpy's step
         if inplace:
             for i, (path, leaf) in enumerate(leaves):
                 for x in (leaf, *(s[i] for s in flat_slots)):
-                    if not (isinstance(x, np.ndarray) and x.flags.writeable and x.flags.c_contiguous):
+                    flags = x.flags if isinstance(x, np.ndarray) else None  # one flags object per array, not two
+                    if not (flags is not None and flags.writeable and flags.c_contiguous):
                         raise ValueError(f"{type(opt).__name__}.step(inplace=True) writes into the arrays it is "
                                          f"given, so {_tree.leaf_name(path)} and its state must be writeable, "
                                          "C-contiguous numpy arrays; use the pure step (inplace=False) otherwise")
@@ -431,16 +474,18 @@ class CompiledOptimizer:
                 a[2:] = [np.array(s, order="C", copy=True) for s in a[2:]]
             rule, dtypes = rules[i], tuple(x.dtype for x in a)
             if (id(rule), dtypes) not in traced:
-                traced[id(rule), dtypes] = trace(rule, dtypes, t, lr, scalars)
-            key, _, consts = traced[id(rule), dtypes]
+                traced[id(rule), dtypes] = self._graph(rule, dtypes, t, lr, scalars)
+            key, consts = traced[id(rule), dtypes]
             kernels = self._kernels.get(key)
             if kernels is None:
                 kernels = self._kernels[key] = load_kernels(kernel_source(key), self.cache_dir)
-            flat = [x.reshape(-1) if x.flags.c_contiguous else np.ascontiguousarray(x).reshape(-1) for x in a]
+            flat = [x if x.ndim == 1 and x.flags.c_contiguous else np.ascontiguousarray(x).reshape(-1) for x in a]
             n = flat[0].size
             threads = self.threads and n >= self.parallel_from and (self.threads is True or _cores_free())
-            kernel = kernels.parallel if threads else kernels.serial
-            bad = kernel(n, *flat, *consts)
+            if threads:
+                bad = kernels.parallel(n, self._num_threads(), *flat, *consts)
+            else:
+                bad = kernels.serial(n, *flat, *consts)
             if bad:
                 self._refuse(rule, paths[i], a, t, lr, scalars)
         if inplace:
@@ -453,6 +498,48 @@ class CompiledOptimizer:
         new_state.update(scalars)
         return _tree.unflatten(params, [a[0] for a in arrays]), new_state
 
+    def _graph(self, rule, dtypes, t, lr, scalars):
+        """The traced graph of ``rule`` on arrays of ``dtypes`` and the kernel's scalar arguments at step ``t``.
+
+        The rule is traced once; later steps replay its scalar plan (see :mod:`adamedu.engines.scalar_plan`),
+        the first ``PLAN_CHECKS`` replays checked against a full trace. A rule whose plan escapes, or
+        disagrees with the trace, is traced every step (the results are the same, the step slower).
+        """
+        values = tuple(scalars.values())
+        where = (id(rule), dtypes, type(t), type(lr), *map(type, values))
+        entry = self._plans.get(where)
+        if entry is None:
+            if len(self._plans) >= MAX_ENTRIES:  # a for_param that makes a new rule object every step
+                self._plans.clear()
+            entry = self._plans[where] = _PlanEntry(rule)
+        for recorded in entry.plans or ():
+            key, plan, checks = recorded
+            try:
+                consts = plan(t, lr, *values)
+            except Exception:  # noqa: BLE001 - the trace below raises it again, or does better
+                consts = None
+            if consts is not None:
+                if checks <= 0:
+                    return key, consts
+                recorded[2] -= 1
+                traced, _, traced_consts = trace(rule, dtypes, t, lr, scalars)
+                if traced == key and traced_consts == list(consts):
+                    return key, consts
+                entry.plans = None  # the plan missed something the rule does: trace every step from now on
+                return traced, traced_consts
+        key, _, consts = trace(rule, dtypes, t, lr, scalars)
+        if entry.plans is not None and len(entry.plans) < PLANS:
+            try:
+                recorded, recorded_consts, plan = record_plan(rule, dtypes, t, lr, scalars)
+            except Exception:  # noqa: BLE001 - ReplayError, or anything the replay could not repeat: trace each step
+                entry.plans = None
+            else:
+                if recorded == key and recorded_consts == consts:
+                    entry.plans.append([key, plan, PLAN_CHECKS])
+                else:
+                    entry.plans = None
+        return key, consts
+
     def _refuse(self, rule, path, a, t, lr, scalars):
         """Raise the error numpy's step raises for this array: the input was not finite, or the step overflowed."""
         # Where the new values are not finite the kernel kept the old ones: those elements are as they were given,
@@ -462,6 +549,22 @@ class CompiledOptimizer:
         out = [np.asarray(x, dtype=a[0].dtype) for x in (out if rule.slots else (out,))]
         rule._check_new(path, a[0], out, t)
         raise AssertionError("the compiled kernel found a non-finite value that the numpy rule does not produce")
+
+
+# A rule's scalar plans (one per way its branches on t go, RAdam's two say) are checked against a full trace
+# on their first PLAN_CHECKS replays; a rule with more than PLANS of them is traced every step.
+PLAN_CHECKS = 2
+PLANS = 8
+MAX_ENTRIES = 1024  # rules (with their dtypes) whose plans one CompiledOptimizer keeps
+
+
+class _PlanEntry:
+    """The scalar plans of one rule (kept here, so that its id is not reused while the entry lives)."""
+
+    __slots__ = ("rule", "plans")
+
+    def __init__(self, rule):
+        self.rule, self.plans = rule, []  # plans: [graph, plan, checks still to make]; None: trace every step
 
 
 _load = [-1.0, False]  # when the load average was last read, and whether a core was free then
@@ -485,8 +588,9 @@ def _cores_free():
 def _per_param(opt, paths):
     """The optimizer of each parameter array: ``opt.for_param(name)`` where the optimizer has it."""
     for_param = getattr(opt, "for_param", None)
-    if for_param is None:
-        return [opt] * len(paths)
+    if for_param is None or (type(opt).for_param is Optimizer.for_param
+                             and not getattr(opt, "exclude_from_weight_decay", ())):
+        return [opt] * len(paths)  # Optimizer.for_param would return opt for every name
     return [for_param(param_name(path)) for path in paths]
 
 
@@ -497,7 +601,7 @@ def compiled(opt, *, cache_dir=None, parallel_from=PARALLEL_FROM, compile_from=C
     docstring); ``step(..., inplace=True)`` is the fast path. Kernels are cached in ``cache_dir``
     (default: see :func:`default_cache_dir`). Arrays of ``parallel_from`` elements or more use numba's threads
     (``threads="auto"``: only while the machine has a core to spare; ``True``: always; ``False``: never);
-    a step on fewer than ``compile_from`` elements in all runs on ``opt.step`` (faster there, same results).
+    a step on fewer than ``compile_from`` elements in all runs on ``opt.step`` (default 0: none; same results).
 
     Results equal ``opt.step``'s bit for bit, and bad input is refused before anything changes. If an in-place
     step overflows (or finds NaN in the parameters), the elements whose new value is finite are written and

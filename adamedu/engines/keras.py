@@ -44,6 +44,7 @@ import numpy as np
 
 from .. import optimizers as _optimizers
 from .._checks import check_hyperparameter
+from .rules import check_rule
 
 try:
     import keras
@@ -97,7 +98,7 @@ class KerasOptimizer(keras.optimizers.Optimizer):
     """
 
     def __init__(self, optimizer, learning_rate=None, weight_decay=None, **kwargs):
-        check_rule(optimizer)
+        check_rule(optimizer, "to_keras", "to_keras(ae.Adam())", _keras_hint)
         unknown = sorted(set(kwargs) - set(KERAS_KEYWORDS))
         if unknown:
             raise TypeError(f"to_keras got unknown keyword(s) {', '.join(map(repr, unknown))}; it takes "
@@ -222,19 +223,8 @@ def dense(gradient):
     return keras.ops.convert_to_tensor(gradient)
 
 
-def check_rule(optimizer):
-    """Refuse anything but an instance of a concrete adamedu optimizer."""
-    Optimizer = _optimizers.Optimizer  # noqa: N806 - a class
-    if isinstance(optimizer, type) and issubclass(optimizer, Optimizer):
-        raise TypeError(f"to_keras needs an optimizer instance, got the class {optimizer.__name__}: "
-                        f"write to_keras(ae.{optimizer.__name__}(...))")
-    if not isinstance(optimizer, Optimizer):
-        hint = " (it is already a Keras optimizer)" if isinstance(optimizer, keras.optimizers.Optimizer) else ""
-        raise TypeError(f"to_keras needs an adamedu optimizer such as ae.Adam(), got {optimizer!r} "
-                        f"({type(optimizer).__name__}){hint}")
-    if type(optimizer).update is Optimizer.update:
-        raise TypeError(f"to_keras: {type(optimizer).__name__} has no update rule; pass a concrete optimizer "
-                        "such as ae.Adam()")
+def _keras_hint(optimizer):
+    return " (it is already a Keras optimizer)" if isinstance(optimizer, keras.optimizers.Optimizer) else ""
 
 
 def keras_learning_rate(optimizer, learning_rate):

@@ -57,9 +57,9 @@ import numbers
 
 import numpy as np
 
-from .. import optimizers as _optimizers
 from .._checks import check_hyperparameter
 from ..optimizers._base import BLOCK_BYTES
+from .rules import check_rule
 
 try:
     import torch
@@ -169,7 +169,7 @@ class TorchOptimizer(torch.optim.Optimizer):
     """
 
     def __init__(self, params, optimizer, **options):
-        check_rule(optimizer)
+        check_rule(optimizer, "to_torch", "to_torch(ae.Adam(), model.parameters())", _torch_hint)
         for key, value in options.items():
             if key in REFUSED_OPTIONS:
                 refuse_option(key, value, "to_torch")
@@ -433,18 +433,9 @@ def refuse_option(key, value, where):
                      "(or False)")
 
 
-def check_rule(optimizer):
-    """Refuse anything but an instance of a concrete adamedu optimizer."""
-    Optimizer = _optimizers.Optimizer  # noqa: N806 - a class
-    if isinstance(optimizer, type) and issubclass(optimizer, Optimizer):
-        raise TypeError(f"to_torch needs an optimizer instance, got the class {optimizer.__name__}: "
-                        f"write to_torch(ae.{optimizer.__name__}(...), model.parameters())")
-    if not isinstance(optimizer, Optimizer):
-        hint = (" (it is already a torch optimizer)" if isinstance(optimizer, torch.optim.Optimizer)
-                else " (the parameters come second: to_torch(ae.Adam(), model.parameters()))"
-                if isinstance(optimizer, torch.Tensor) or hasattr(optimizer, "__next__") else "")
-        raise TypeError(f"to_torch needs an adamedu optimizer such as ae.Adam(), got {optimizer!r:.80} "
-                        f"({type(optimizer).__name__}){hint}")
-    if type(optimizer).update is Optimizer.update:
-        raise TypeError(f"to_torch: {type(optimizer).__name__} has no update rule; pass a concrete optimizer "
-                        "such as ae.Adam()")
+def _torch_hint(optimizer):
+    if isinstance(optimizer, torch.optim.Optimizer):
+        return " (it is already a torch optimizer)"
+    if isinstance(optimizer, torch.Tensor) or hasattr(optimizer, "__next__"):
+        return " (the parameters come second: to_torch(ae.Adam(), model.parameters()))"
+    return ""
