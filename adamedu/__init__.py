@@ -13,6 +13,7 @@ from .clipping import clip_by_global_norm, clip_by_norm, clip_by_value, global_n
 from .datasets import wilson_classification, wilson_features
 from .loop import Trace, minimize, race
 from .memory import EightBitState, adam_state_bytes, dequantize_blockwise, quantize_blockwise, state_nbytes
+from .newton import newton_step
 from .nn import Dense, Dropout, Network, ReLU, Sigmoid, Tanh, mlp
 from .optimizers import (
     AdaBelief,
@@ -43,8 +44,10 @@ from .optimizers import (
     newton_schulz,
 )
 from .problems import (
+    Cliff,
     LinearRegression,
     LogisticRegression,
+    NesterovWorstCase,
     Noisy,
     Problem,
     Quadratic,
@@ -85,6 +88,10 @@ __all__ = [
     # objective functions with analytic gradients, and the loop that runs an optimizer on them
     "Problem", "Quadratic", "ravine", "Rosenbrock", "Saddle", "Noisy", "ReddiOnline", "LinearRegression",
     "LogisticRegression", "SoftmaxRegression", "minimize", "race", "Trace",
+    # a cliff (chapter 1) and Nesterov's worst function for first-order methods (chapter 2)
+    "Cliff", "NesterovWorstCase",
+    # Newton's step (and its saddle-free variant), the ideal the preconditioners approximate
+    "newton_step",
     # a small numpy network and its training loop
     "Network", "mlp", "Dense", "ReLU", "Tanh", "Sigmoid", "Dropout",
     "fit", "evaluate", "predict", "predict_classes", "History", "Divergence",

@@ -25,8 +25,8 @@ import numpy as np
 
 from ._checks import check_hyperparameter
 
-__all__ = ["Problem", "Quadratic", "ravine", "Rosenbrock", "Saddle", "LessardRechtPackard", "Noisy", "ReddiOnline",
-           "LinearRegression", "LogisticRegression", "SoftmaxRegression"]
+__all__ = ["Problem", "Quadratic", "ravine", "Rosenbrock", "Saddle", "LessardRechtPackard", "Cliff", "Noisy",
+           "NesterovWorstCase", "ReddiOnline", "LinearRegression", "LogisticRegression", "SoftmaxRegression"]
 
 
 class Problem:
@@ -251,6 +251,90 @@ class LessardRechtPackard(Problem):
         if x < 2:
             return np.array([x + 24])
         return np.array([25 * x - 24])
+
+
+class NesterovWorstCase(Problem):
+    r"""Nesterov's worst function for first-order methods (Nesterov 2004, section 2.1.2, Theorem 2.1.7).
+
+        f(x) = L/4 · (½ [x₁² + Σᵢ₌₁^{p−1} (xᵢ − xᵢ₊₁)² + x_p²] − x₁),   x ∈ ℝⁿ, n ≥ p,
+
+    a convex quadratic with a tridiagonal Hessian (L/4)·tridiag(−1, 2, −1) on the first p coordinates, whose
+    eigenvalues lie in (0, L): it is L-smooth. Its minimizer has x*ᵢ = 1 − i/(p + 1) for i ≤ p (0 beyond), and
+    f* = −L/8 · (1 − 1/(p + 1)). The gradient at a point whose coordinates beyond the k-th vanish has
+    nonzero entries in at most the first k + 1 coordinates, so a method whose iterates lie in x₀ plus the
+    span of the gradients it has seen, started at 0, has x_k zero beyond coordinate k; with p = 2k + 1 this
+    gives Nesterov's lower bound f(x_k) − f* ≥ 3L‖x₀ − x*‖² / (32 (k + 1)²).
+    """
+
+    def __init__(self, p, n=None, L=1.0):  # noqa: N803 - the smoothness constant is called L in every text
+        if isinstance(p, bool) or not isinstance(p, numbers.Integral) or p < 1:
+            raise ValueError(f"NesterovWorstCase: p must be a whole number >= 1, got {p!r}")
+        n = p if n is None else n
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < p:
+            raise ValueError(f"NesterovWorstCase: n must be a whole number >= p = {p}, got {n!r}")
+        self.p, self.L, self.shape = int(p), _real("NesterovWorstCase", "L", L, above=0), (int(n),)
+        a = 2 * np.eye(p) - np.eye(p, k=1) - np.eye(p, k=-1)
+        self.hessian = np.zeros((n, n))
+        self.hessian[:p, :p] = self.L / 4 * a
+        self.minimum = np.zeros(n)
+        self.minimum[:p] = 1 - np.arange(1, p + 1) / (p + 1)
+        self.f_star = -self.L / 8 * (1 - 1 / (p + 1))
+        self.name = f"Nesterov's worst function (p = {p}, n = {n}, L = {self.L:g})"
+
+    def _loss(self, x):
+        return 0.5 * x @ self.hessian @ x - self.L / 4 * x[0]
+
+    def _grad(self, x, t):
+        g = self.hessian @ x
+        g[0] -= self.L / 4
+        return g
+
+
+class Cliff(Problem):
+    r"""A well with a plateau around it and a cliff beside it (Goodfellow et al. 2016, section 8.2.4).
+
+        f(x) = x² / (1 + x²) + H σ(s (x − b)),    σ(z) = 1 / (1 + e^−z),
+
+    one-dimensional. The first term is a well of depth 1 around the minimum x ≈ 0 whose walls flatten into a
+    plateau at the loss 1 (its slope 2x / (1 + x²)² falls like 2/x³ far out; its curvature is at most 2 at
+    the bottom, so gradient descent is stable there for lr < 1). The second is a cliff: for x > b the loss
+    sits higher by ``height`` H, and it rises over a width of about 4/s (``steepness`` s) around ``edge`` b,
+    where the slope reaches H s/4 and the curvature about 0.1 H s². A learning rate that is safe on the
+    well and the plateau is far too large on the face of the cliff; one step there throws the iterate far
+    out onto the plateau (Pascanu et al. 2013, who show such walls in recurrent networks and clip the
+    gradient's norm as the remedy).
+
+    The cliff's tail moves the minimum off 0 by about H s e^(−s b) / 2 (2·10⁻⁹ with the defaults);
+    ``minimum`` is the exact minimizer, found by bisection on the gradient.
+    """
+
+    shape = (1,)
+    name = "cliff"
+
+    def __init__(self, height=8.0, steepness=12.0, edge=2.0):
+        self.height = _real("Cliff", "height", height, above=0)
+        self.steepness = _real("Cliff", "steepness", steepness, above=0)
+        self.edge = _real("Cliff", "edge", edge, above=0)
+        self.name = f"cliff (height {self.height:g}, steepness {self.steepness:g}, at x = {self.edge:g})"
+        self.bounds = ((-6.0 * self.edge, 2.5 * self.edge),)
+        # The gradient is < 0 at -1 (the cliff's tail there is far smaller than the well's slope, 0.5) and > 0 at
+        # b/2; in between the well's slope is increasing and the tail tiny, so there is one root.
+        lo, hi = -1.0, self.edge / 2
+        for _ in range(200):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if self._grad(np.array([mid]), None)[0] < 0 else (lo, mid)
+            if hi - lo <= 1e-15 * max(1.0, abs(mid)):
+                break
+        self.minimum = np.array([(lo + hi) / 2])
+
+    def _loss(self, p):
+        x = p[0]
+        return x * x / (1 + x * x) + self.height * _sigmoid(self.steepness * (x - self.edge))
+
+    def _grad(self, p, t):
+        x = p[0]
+        s = _sigmoid(self.steepness * (x - self.edge))
+        return np.array([2 * x / (1 + x * x) ** 2 + self.height * self.steepness * s * (1 - s)])
 
 
 # -- stochastic and online problems -------------------------------------------------------------------------

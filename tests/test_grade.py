@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 from adamedu.course import grade, grade_notebook
-from adamedu.course.student_edition import student_notebook
+from adamedu.course.student_edition import mark_written_solutions, student_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 NB = "hw.ipynb"
@@ -67,13 +67,19 @@ def source_notebook():
         cell.new_markdown_cell("An experiment: what is six times seven?"),
         cell.new_code_cell(ANSWER, metadata=_meta("answer_solution", solution=True)),
         cell.new_code_cell(ANSWER_CHECK, metadata=_meta("answer_check", graded=True, locked=True, points=1)),
+        cell.new_markdown_cell(":::{exercise} Why\n:label: ex-why\n\nWhy forty-two?\n:::"),
+        cell.new_markdown_cell(WRITTEN),  # a written solution, as the chapters hold them
     ]
     nb = cell.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                                  "language": "python"}})
     for i, c in enumerate(nb.cells):
         c.id = f"src-{i}"
+    mark_written_solutions(nb, "ch00")
     nbformat.validate(nb)
     return nb
+
+
+WRITTEN = ":::{solution} ex-why\n:class: dropdown\n\nThe secret written answer: six times seven.\n:::"
 
 
 def _solved(nb, **answers):
@@ -281,10 +287,12 @@ def test_assemble_restores_changed_and_deleted_check_cells():
 
 def test_graded_cells_come_from_the_source():
     assert grade_notebook.graded_cells(source_notebook()) == [
-        {"grade_id": "gd_step_check", "points": 2.0, "exercise": "gd_step", "function": "gd_step", "asserts": False},
+        {"grade_id": "gd_step_check", "points": 2.0, "exercise": "gd_step", "function": "gd_step", "asserts": False,
+         "judges": [("gd_step", "gd_step")]},
         {"grade_id": "adam_step_check", "points": 3.0, "exercise": "adam_step", "function": "adam_step",
-         "asserts": False},
-        {"grade_id": "answer_check", "points": 1.0, "exercise": None, "function": None, "asserts": True}]
+         "asserts": False, "judges": [("adam_step", "adam_step")]},
+        {"grade_id": "answer_check", "points": 1.0, "exercise": None, "function": None, "asserts": True,
+         "judges": []}]
 
 
 def test_answers_never_unpickle(tmp_path):
@@ -373,7 +381,7 @@ def test_value_exercise_judged_outside_the_kernel(tmp_path, student, answer, sta
     source = value_source()
     assert grade_notebook.graded_cells(source) == [{"grade_id": "tilted_check", "points": 3.0,
                                                     "exercise": "tilted_threshold", "function": None,
-                                                    "asserts": False}]
+                                                    "asserts": False, "judges": [("tilted_threshold", None)]}]
     (tmp_path / "book").mkdir()
     nbformat.write(source, tmp_path / "book" / NB)
     edition = student_notebook(source)
@@ -406,3 +414,58 @@ def test_chapters_1_to_6_are_judged_outside_the_kernel():
                 ex = value_judges.VALUE_EXERCISES[name]
                 assert cell.metadata["adamedu"] == {"judge": [name], "values": [*ex.fetch, *dict.fromkeys(
                     f for f, _ in ex.calls)]}, (chapter, name)
+
+
+# -- chapters 7 and 8: every graded check judged by the grader -------------------------------------------------------
+CHEAT_78 = '''import numpy as np
+import adamedu.course.value_judges as vj, adamedu.grading, adamedu.course.grading as inner
+from adamedu.course.grading import Verdict
+vj.judge_values = lambda name, answers: Verdict(name, True, "✓ correct")
+inner.judge = lambda name, inputs, returned, after=None: Verdict(name, True, "✓ correct")
+np.allclose = lambda *a, **k: True
+check = check_value = adamedu.grading.check = adamedu.grading.check_value = lambda *a, **k: print("✓ correct")
+'''
+
+
+def _cheat_78(edition):
+    """Every solution cell replaced by functions that return 0, after patching the checkers in the kernel."""
+    import ast
+
+    nb = nbformat.from_dict(json.loads(json.dumps(edition)))
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
+            names = [n.name for n in ast.parse(cell.source).body if isinstance(n, ast.FunctionDef)]
+            cell.source = CHEAT_78 + "\n".join(f"def {n}(*args, **kwargs):\n    return 0" for n in names)
+    return nb
+
+
+def test_chapters_7_and_8_graded_outside_the_kernel(tmp_path):
+    """Chapters 7 and 8 as sources: the solutions get every point; a cheater who patches check, check_value, the
+    judges and numpy in the kernel gets none; the untouched edition of chapter 7 is "not written" everywhere."""
+    from adamedu.course.student_edition import BOOK
+
+    chapters = ("07_variants.ipynb", "08_keras.ipynb")
+    sources = {c: nbformat.read(BOOK / c, as_version=4) for c in chapters}
+    for name, make in [("full", lambda nb: nb), ("cheater", lambda nb: _cheat_78(student_notebook(nb)))]:
+        for c in chapters:
+            (tmp_path / "sub" / name).mkdir(parents=True, exist_ok=True)
+            nbformat.write(make(sources[c]), tmp_path / "sub" / name / c)
+    (tmp_path / "sub" / "untouched").mkdir()
+    nbformat.write(student_notebook(sources[chapters[0]]), tmp_path / "sub" / "untouched" / chapters[0])
+    done = _cli(tmp_path / "sub", "--out", tmp_path / "out", "--jobs", 2, "--source", BOOK, "--timeout", 300)
+    assert done.returncode == 0, done.stderr
+    rows = [r for r in csv.DictReader(open(tmp_path / "out" / "grades.csv", encoding="utf-8"))
+            if r["notebook"] in chapters]
+    by = {(r["student"], r["notebook"]): [] for r in rows}
+    for r in rows:
+        by[r["student"], r["notebook"]].append(r)
+    for c in chapters:
+        full = by["full", c]
+        assert len(full) == 4 and all(r["status"] == "passed" and float(r["points"]) == float(r["max_points"]) == 3
+                                      and r["judged_by"] == "grader" for r in full), full
+        cheat = by["cheater", c]
+        assert sum(float(r["points"]) for r in cheat) == 0 and all(r["status"] == "failed" for r in cheat), cheat
+        assert not any("✓ correct" in r["message"] for r in cheat)
+    untouched = by["untouched", chapters[0]]
+    assert all(r["status"] == "not written" and "not written yet" in r["message"] for r in untouched), untouched
+    assert {r["status"] for r in by["untouched", chapters[1]]} == {"missing"}

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from test_grade import ADAM, ANSWER, GD, NB, WRONG_ADAM, _cli, source_notebook
+from test_grade import ADAM, ANSWER, GD, NB, WRITTEN, WRONG_ADAM, _cli, source_notebook
+
+from adamedu.course.student_edition import student_notebook
 
 pytest.importorskip("nbgrader")
 
@@ -66,8 +68,15 @@ def test_nbgrader_release_keeps_the_metadata(course):
     released = nbformat.read(course[0] / "release" / ASSIGNMENT / NB, as_version=4)
     graded = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"] for c in released.cells
               if c.metadata.get("nbgrader", {}).get("grade")}
-    assert graded == {"gd_step_check": 2, "adam_step_check": 3, "answer_check": 1}
+    # the written answer is a manually graded cell worth 0 points (its solution is cleared, see below)
+    assert graded == {"gd_step_check": 2, "adam_step_check": 3, "answer_check": 1, "ch00-ex-why-answer": 0}
     assert all("BEGIN SOLUTION" not in c.source for c in released.cells)
+    # the written solution (a sphinx-exercise {solution} directive) does not reach the students either: nbgrader
+    # replaces its marked cell by its text stub, as the student edition does
+    assert WRITTEN in {c.source for c in source_notebook().cells}
+    assert not any("secret written answer" in c.source or "{solution}" in c.source for c in released.cells)
+    assert "YOUR ANSWER HERE" in [c.source for c in released.cells if c.cell_type == "markdown"]
+    assert "YOUR ANSWER HERE" in [c.source for c in student_notebook(source_notebook()).cells]
 
 
 def test_nbgrader_and_adamedu_grade_agree(course, tmp_path):

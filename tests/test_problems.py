@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 
 from adamedu.problems import (
+    Cliff,
     LessardRechtPackard,
     LinearRegression,
     LogisticRegression,
+    NesterovWorstCase,
     Noisy,
     Problem,
     Quadratic,
@@ -68,6 +70,9 @@ PROBLEMS = {
     "rosenbrock-a2": lambda: Rosenbrock(a=2.0, b=10.0),
     "saddle": Saddle,
     "lessard-recht-packard": LessardRechtPackard,
+    "cliff": Cliff,
+    "cliff-gentle": lambda: Cliff(height=2.0, steepness=3.0, edge=0.5),
+    "nesterov-worst": lambda: NesterovWorstCase(5, 7, L=3.0),
     "noisy-ravine": lambda: Noisy(ravine(), sigma=1.0, seed=3),
     "reddi": ReddiOnline,
     "linear": linear,
@@ -237,6 +242,43 @@ def test_lessard_recht_packard_heavy_ball_cycle_is_the_hand_derived_one():
     assert not run.diverged
     converging = minimize(LessardRechtPackard(), [0.5], Momentum(lr=a / (1 - b), beta=b), steps=300)
     assert converging.final_loss < 1e-20
+
+
+def test_cliff_by_hand():
+    p = Cliff(height=8.0, steepness=12.0, edge=2.0)
+    # at the edge σ = 1/2: f = 4/5 + 8/2, f' = 2·2/25 + 8·12/4
+    assert p.loss(np.array([2.0])) == pytest.approx(0.8 + 4.0, rel=1e-15)
+    assert p.grad(np.array([2.0]))[0] == pytest.approx(4 / 25 + 24.0, rel=1e-15)
+    # at 1: the well's value 1/2 and slope 2/4, plus the cliff's tail 8σ(-12) and 8·12·σ(-12)σ(12)
+    tail = 1 / (1 + math.exp(12))
+    assert p.loss(np.array([1.0])) == pytest.approx(0.5 + 8 * tail, rel=1e-14)
+    assert p.grad(np.array([1.0]))[0] == pytest.approx(0.5 + 96 * tail * (1 - tail), rel=1e-14)
+    # far out on the plateau the slope is about 2/x³, on the cliff's top about the well's alone
+    assert p.grad(np.array([-10.0]))[0] == pytest.approx(-20 / 101**2, rel=1e-12)
+    assert p.loss(np.array([6.0])) == pytest.approx(36 / 37 + 8.0, rel=1e-9)
+    # the minimum: zero gradient, within H s e^(-s b) / 2 of 0, below its neighbours
+    assert abs(p.grad(p.minimum)[0]) < 1e-14 and abs(p.minimum[0]) < 8 * 12 * math.exp(-24) / 2 * 1.01
+    assert p.loss(p.minimum) < min(p.loss(p.minimum + 1e-4), p.loss(p.minimum - 1e-4))
+
+
+@pytest.mark.parametrize("x", [-11.0, -4.0, 1.6, 1.9, 2.0, 2.1, 2.4, 4.5])
+def test_cliff_gradient_on_the_plateau_and_the_face(x):
+    assert_grad_matches(Cliff(), np.array([x]))  # the shared check covers only [-1.5, 1.5]
+
+
+def test_cliff_throws_gradient_descent_and_clipping_tames_it():
+    # The property the chapter shows: lr = 0.5 is stable on the well (curvature <= 2) but one step on the face
+    # throws the iterate onto the far plateau; clipping the norm to 1 keeps every step at most 0.5 long.
+    from adamedu import GradientDescent, clip_by_norm, minimize
+
+    p = Cliff()
+    run = minimize(p, [3.5], GradientDescent(lr=0.5), steps=100)
+    assert np.min(np.diff(run.path[:, 0])) < -5 and run.final[0] < -5
+    x, opt = np.array([3.5]), GradientDescent(lr=0.5)
+    state = opt.init(x)
+    for t in range(1, 101):
+        x, state = opt.step(x, clip_by_norm(p.grad(x, t), 1.0), state)
+    assert abs(x[0] - p.minimum[0]) < 1e-3
 
 
 def test_reddi_problem_by_hand():
@@ -420,6 +462,13 @@ BAD = [
     (lambda: logistic().accuracy(np.zeros(3), X=np.ones((5, 3))), ValueError, ["X and y", "neither"]),
     (lambda: logistic().accuracy(np.zeros(3), X=np.ones((5, 3)), y=[1, 0]), ValueError, ["y", "(2,)", "5"]),
     (lambda: Rosenbrock(a=None), TypeError, ["a", "None"]),
+    (lambda: NesterovWorstCase(0), ValueError, ["p", ">= 1", "got 0"]),
+    (lambda: NesterovWorstCase(5, n=3), ValueError, ["n", ">= p = 5", "got 3"]),
+    (lambda: NesterovWorstCase(5, L=-1.0), ValueError, ["L", "-1.0", "> 0"]),
+    (lambda: Cliff(height=0), ValueError, ["height", "> 0", "got 0"]),
+    (lambda: Cliff(steepness=-1.0), ValueError, ["steepness", "-1.0", "> 0"]),
+    (lambda: Cliff(edge=math.inf), ValueError, ["edge", "inf", "finite"]),
+    (lambda: Cliff(edge="2"), TypeError, ["edge", "'2'", "real number"]),
     (lambda: Noisy(ravine(), sigma=-0.5), ValueError, ["sigma", "-0.5", ">= 0"]),
     (lambda: Noisy(ravine(), sigma=math.nan), ValueError, ["sigma", "nan"]),
     (lambda: Noisy(ravine(), sigma=1.0, seed=-1), ValueError, ["seed", "-1", ">= 0"]),

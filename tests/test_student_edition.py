@@ -210,3 +210,35 @@ def test_solution_directives_of_both_fences_are_removed_and_the_rest_kept():
     kept = se._drop_directives(md, "solution")
     assert "Secret" not in kept and "Another secret" not in kept
     assert all(word in kept for word in ("Before.", "Middle.", "After."))
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_nbgrader_release_leaks_no_written_solution(chapter):
+    """nbgrader's own ClearSolutions (what generate_assignment runs) on the source: no {solution} directive is
+    left, because every written solution sits in a marked cell of its own (mark_written_solutions)."""
+    clear = pytest.importorskip("nbgrader.preprocessors").ClearSolutions
+    source = nbformat.read(chapter, as_version=4)
+    unmarked = [c for c in source.cells if c.cell_type == "markdown" and se._has_directive(c.source, "solution")
+                and not c.metadata.get("nbgrader", {}).get("solution")]
+    if unmarked and chapter.name[:2] not in ("07", "08"):
+        pytest.xfail(f"{len(unmarked)} written solutions of {chapter.name} are not marked for nbgrader yet: its "
+                     f"owner runs python -m adamedu.course.student_edition --mark-written book/{chapter.name}")
+    assert not unmarked
+    released, _ = clear(enforce_metadata=True).preprocess(source, {"language": "python"})
+    text = "\n".join(c.source for c in released.cells)
+    assert "{solution}" not in text and "{solution-start}" not in text
+    secrets = [line for c in nbformat.read(chapter, as_version=4).cells if c.cell_type == "markdown"
+               and c.metadata.get("nbgrader", {}).get("solution")
+               for line in c.source.splitlines()[3:] if len(line) > 40]
+    assert secrets and not any(line in text for line in secrets)
+
+
+def test_marking_written_solutions_splits_and_is_idempotent():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
+        "Before.\n\n:::{solution} ex-a\n:class: dropdown\n\nSecret.\n:::\n\nAfter.")])
+    assert se.mark_written_solutions(nb, "ch00") == 1
+    assert [c.source for c in nb.cells] == ["Before.", ":::{solution} ex-a\n:class: dropdown\n\nSecret.\n:::", "After."]
+    assert nb.cells[1].metadata["nbgrader"]["grade_id"] == "ch00-ex-a-answer"
+    before = nbformat.writes(nb)
+    assert se.mark_written_solutions(nb, "ch00") == 1 and nbformat.writes(nb) == before
+    assert [c.source.strip() for c in se.student_notebook(nb).cells] == ["Before.", se.ANSWER_STUB, "After."]

@@ -235,5 +235,310 @@ def test_every_value_exercise_names_what_it_reads():
     for name, ex in vj.VALUE_EXERCISES.items():
         assert ex.fetch or ex.calls, name
         missing = vj.judge_values(name, {**{k: vj.Missing(k) for k in ex.fetch},
-                                         **{vj.call_label(f, a): vj.Missing(f) for f, a in ex.calls}})
+                                         **{label: vj.Missing(f) for label, f, *_ in vj.calls_of(ex)}})
         assert not missing.passed and "not written yet" in missing.message, name
+
+
+# -- chapters 7 and 8: the answers are the chapters' solutions, run here; each named mistake a variant of them ------
+def answers_of(name, **functions):
+    """The answers of value exercise ``name``, computed as the kernel's check_value computes them, from ``functions``
+    (the student's functions by name)."""
+    return vj.collect(name, {"np": np, "__builtins__": __builtins__, **functions})
+
+
+def adamax_u(grads, beta2):
+    opt = ae.AdaMax(beta2=beta2)
+    w, state, u = np.zeros(1), opt.init(np.zeros(1)), []
+    for g in grads:
+        w, state = opt.step(w, np.array([g]), state)
+        u.append(state.u[0])
+    return np.array(u)
+
+
+def p_norm_scale(grads, p, beta2, decay=None):
+    v, scale = 0.0, []
+    for g in grads:
+        d = beta2**p if decay is None else decay
+        v = d * v + (1 - d) * np.abs(g) ** p
+        scale.append(v ** (1 / p))
+    return np.array(scale)
+
+
+def test_adamax_p_norm_right_and_named_mistakes():
+    assert answers_of("adamax_p_norm", adamax_u=adamax_u, p_norm_scale=p_norm_scale)  # the calls run
+    v = vj.judge_values("adamax_p_norm", answers_of("adamax_p_norm", adamax_u=adamax_u, p_norm_scale=p_norm_scale))
+    assert v.passed and "4, 2, 1, 2" in v.message, v.message
+    # by hand (ex-var-adamax, part 1): u = 4, 2, 1, 2 without the ε the package adds
+    assert np.allclose(vj.adamax_u(vj.G_HAND, 0.5), [4, 2, 1, 2], atol=1e-7)
+
+    def averaged(grads, beta2):  # a moving average of |g| instead of the running maximum
+        return p_norm_scale(grads, 1, beta2)
+
+    def signed(grads, beta2):  # g where |g| belongs
+        u, out = 0.0, []
+        for g in grads:
+            u = max(beta2 * u, g)
+            out.append(u)
+        return np.array(out)
+
+    v = vj.judge_values("adamax_p_norm", answers_of("adamax_p_norm", adamax_u=averaged, p_norm_scale=p_norm_scale))
+    assert not v.passed and "moving average of |g|" in v.message
+    v = vj.judge_values("adamax_p_norm", answers_of("adamax_p_norm", adamax_u=signed, p_norm_scale=p_norm_scale))
+    assert not v.passed and "g where |g| belongs" in v.message
+    v = vj.judge_values("adamax_p_norm", answers_of("adamax_p_norm", adamax_u=adamax_u,
+                                                    p_norm_scale=lambda g, p, b: p_norm_scale(g, p, b, decay=b)))
+    assert not v.passed and "the decay is β2, not β2ᵖ" in v.message
+
+
+def mu_reaches(psi, fraction, against=None):
+    mu = ae.Nadam(momentum_decay=psi).mu(np.arange(1, 10**6 + 1))
+    reached = mu >= (fraction * 0.9 if against is None else against)
+    if not reached.any():
+        raise ValueError("never")
+    return int(np.argmax(reached)) + 1
+
+
+def psi_for(steps, fraction):
+    return float(np.log(2 * (1 - fraction)) / (steps * np.log(0.96)))
+
+
+def test_nadam_schedule_right_and_named_mistakes():
+    # hand values (ex-var-nadam-psi, part 1): t* = ceil(ln(2(1 − q)) / (ψ ln 0.96))
+    assert mu_reaches(0.004, 0.95) == int(np.ceil(np.log(0.1) / (0.004 * np.log(0.96)))) == 14102
+    assert vj.judge_values("nadam_schedule", answers_of("nadam_schedule", mu_reaches=mu_reaches,
+                                                        psi_for=psi_for)).passed
+    v = vj.judge_values("nadam_schedule", answers_of("nadam_schedule", mu_reaches=lambda p, q: mu_reaches(p, q) - 1,
+                                                     psi_for=psi_for))
+    assert not v.passed and "from t = 1" in v.message
+    v = vj.judge_values("nadam_schedule", answers_of("nadam_schedule", psi_for=psi_for,
+                                                     mu_reaches=lambda p, q: mu_reaches(p, q, against=q)))
+    assert not v.passed and ("raised ValueError" in v.message or "fraction · β1" in v.message)
+    v = vj.judge_values("nadam_schedule", answers_of(
+        "nadam_schedule", mu_reaches=mu_reaches, psi_for=lambda s, q: float(np.log(1 - q) / (s * np.log(0.96)))))
+    assert not v.passed and "2(1 − q), not 1 − q" in v.message
+
+
+def radam_switch(beta2, steps, tol=1e-9, from_start=False):
+    opt = ae.RAdam(lr=1.0, beta2=beta2, eps=0.0)
+    w, state, lengths = np.zeros(1), opt.init(np.zeros(1)), []
+    for _ in range(steps):
+        w_new, state = opt.step(w, np.ones(1), state)
+        lengths.append(w[0] - w_new[0])
+        w = w_new
+    lengths = np.array(lengths)
+    t_first = int(np.flatnonzero(lengths < 1 - tol)[0]) + 1
+    late = np.flatnonzero(lengths[0 if from_start else t_first - 1:] >= 0.9)
+    t_90 = (int(late[0]) + (1 if from_start else t_first)) if len(late) else None
+    return t_first, float(lengths[t_first - 1]), t_90
+
+
+def test_radam_switch_right_and_named_mistakes():
+    # hand values: rho_5 < 5 < rho_6 for beta2 = 0.999 (eq-var-radam-rho), so the first adaptive step is t = 6
+    rho, _ = ae.RAdam().rho(np.array([5, 6]))
+    assert rho[0] < 5 < rho[1] and vj.radam_prediction(0.999, 100)[0] == 6
+    assert vj.judge_values("radam_switch", answers_of("radam_switch", radam_switch=radam_switch)).passed
+    v = vj.judge_values("radam_switch", answers_of("radam_switch", radam_switch=lambda b, s: radam_switch(
+        b, s, from_start=True)))
+    assert not v.passed and "search from t_first on" in v.message
+    v = vj.judge_values("radam_switch", answers_of("radam_switch", radam_switch=lambda b, s: (
+        vj.radam_prediction(b, s, 4.0)[0], *radam_switch(b, s)[1:])))
+    assert not v.passed and "the paper's threshold" in v.message
+
+
+def rms_step(opt, mean_gradient, steps=300, seed=1):
+    noise = np.random.default_rng(seed)
+    n = len(mean_gradient)
+    w, state, lengths = np.zeros(n), opt.init(np.zeros(n)), []
+    for _ in range(steps):
+        w_new, state = opt.step(w, mean_gradient + noise.standard_normal(n), state)
+        lengths.append(np.abs(w_new - w) / opt.lr)
+        w = w_new
+    return float(np.sqrt(np.mean(np.square(lengths[-50:]))))
+
+
+def lion_from_adamw(lr, weight_decay, mean_gradient):
+    lion_lr = lr * rms_step(ae.Adam(lr=lr), mean_gradient)
+    return lion_lr, lr * weight_decay / lion_lr
+
+
+def test_lion_from_adamw_right_and_named_mistakes():
+    right = answers_of("lion_from_adamw", rms_step=rms_step, lion_from_adamw=lion_from_adamw)
+    assert vj.judge_values("lion_from_adamw", right).passed
+    # on pure noise Adam's rms step is about sqrt((1 − β1)/(1 + β1)) (ex-var-lion-recipe, part 1)
+    assert abs(rms_step(ae.Adam(lr=1e-3), np.zeros(1000)) / np.sqrt(0.1 / 1.9) - 1) < 0.05
+
+    def all_steps(opt, mean_gradient, steps=300, seed=1):
+        return vj.rms_step(opt, mean_gradient, steps, seed, last=300)
+
+    v = vj.judge_values("lion_from_adamw", answers_of("lion_from_adamw", rms_step=all_steps,
+                                                      lion_from_adamw=lion_from_adamw))
+    assert not v.passed and "the last 50 only" in v.message
+    v = vj.judge_values("lion_from_adamw", {**right, **answers_of(
+        "lion_from_adamw", rms_step=rms_step, lion_from_adamw=lambda lr, wd, g: (lion_from_adamw(lr, wd, g)[0], wd))})
+    assert not v.passed and "came back unchanged" in v.message
+    v = vj.judge_values("lion_from_adamw", answers_of(
+        "lion_from_adamw", rms_step=rms_step,
+        lion_from_adamw=lambda lr, wd, g: (lr / rms_step(ae.Adam(lr=lr), g), wd * rms_step(ae.Adam(lr=lr), g))))
+    assert not v.passed and "lr / rms" in v.message
+
+
+def test_keras_cosine_is_keras_cosine_decay():
+    keras = pytest.importorskip("keras")
+    for peak, W, D, initial in [*vj.WARMUP_SETTINGS, (0.1, 3, 7, 0.0)]:
+        schedule = keras.optimizers.schedules.CosineDecay(initial, decay_steps=D, warmup_target=peak, warmup_steps=W)
+        for k in vj.warmup_points(W, D):
+            assert vj.keras_cosine(k, peak, W, D, initial) == pytest.approx(float(schedule(k)), rel=1e-5, abs=1e-9)
+
+
+def warmup_cosine(k, peak, warmup_steps, decay_steps, initial=0.0):
+    import math
+
+    if k < warmup_steps:
+        return initial + (peak - initial) * k / warmup_steps
+    done = min(k - warmup_steps, decay_steps) / decay_steps
+    return peak / 2 * (1 + math.cos(math.pi * done))
+
+
+def test_warmup_cosine_right_and_named_mistakes():
+    def adamedu_lr(peak, W, D, initial=0.0):
+        return lambda t: warmup_cosine(t - 1, peak, W, D, initial)
+
+    assert vj.judge_values("warmup_cosine", answers_of("warmup_cosine", warmup_cosine=warmup_cosine,
+                                                       adamedu_lr=adamedu_lr)).passed
+    v = vj.judge_values("warmup_cosine", answers_of(
+        "warmup_cosine", warmup_cosine=warmup_cosine,
+        adamedu_lr=lambda peak, W, D, initial=0.0: (lambda t: warmup_cosine(t, peak, W, D, initial))))
+    assert not v.passed and "schedule(t − 1)" in v.message
+    v = vj.judge_values("warmup_cosine", answers_of(
+        "warmup_cosine", adamedu_lr=adamedu_lr,
+        warmup_cosine=lambda k, peak, W, D, initial=0.0: warmup_cosine(k, peak, W, D, 0.0)))
+    assert not v.passed and "starts at initial" in v.message
+    v = vj.judge_values("warmup_cosine", answers_of(
+        "warmup_cosine", adamedu_lr=adamedu_lr,
+        warmup_cosine=lambda k, peak, W, D, initial=0.0: warmup_cosine(k, peak, W, 10**9, initial) if k < W else
+        peak / 2 * (1 + np.cos(np.pi * (k - W) / D))))
+    assert not v.passed and "clip the fraction" in v.message
+
+
+def first_step(opt, g):
+    w = np.zeros(1)
+    w_1, _ = opt.step(w, np.array([g]), opt.init(w))
+    return abs(w_1[0]) / opt.lr
+
+
+def half_step_gradient(opt, low=1e-14, high=1.0, rtol=1e-6, target=0.5):
+    import math
+
+    while high / low > 1 + rtol:
+        middle = math.sqrt(low * high)
+        low, high = (middle, high) if first_step(opt, middle) < target else (low, middle)
+    return math.sqrt(low * high)
+
+
+def test_half_step_formula_is_the_packages_first_step():
+    """The judge's answers, ε (Algorithm 1) and ε̂/√(1 − β2) (Keras's form), halve the package's first step; and
+    Lion's steps have length lr, so lion_from_adamw's rule (lr · Adam's rms) gives Adam's rms step length."""
+    for opt in (ae.Adam(), ae.Adam(eps=1e-7, eps_hat=True), ae.Adam(eps=1e-7, eps_hat=True, beta2=0.98),
+                ae.Adam(lr=0.1, eps=1e-6)):
+        right = opt.eps / np.sqrt(1 - opt.beta2) if opt.eps_hat else opt.eps
+        assert vj.first_step(opt, right) == pytest.approx(0.5, abs=1e-9)
+    assert vj.rms_step(ae.Lion(lr=3e-4), vj.lion_mean_gradient()) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_keras_half_step_right_and_named_mistakes():
+    assert vj.judge_values("keras_half_step", answers_of("keras_half_step",
+                                                         half_step_gradient=half_step_gradient)).passed
+    v = vj.judge_values("keras_half_step", answers_of(
+        "keras_half_step", half_step_gradient=lambda opt: half_step_gradient(opt, target=0.5 * opt.lr)))
+    assert not v.passed and "already in units of lr" in v.message
+
+
+def keras_path_numpy(optimizer, problem, x0, steps):
+    """A student who runs adamedu's Keras form instead of Keras: the same values (the grade measures values)."""
+    return ae.minimize(problem, x0, ae.Adam(eps=1e-7, eps_hat=True), steps).path
+
+
+def test_keras_path_right_and_named_mistakes():
+    keras = pytest.importorskip("keras")
+    order = ["Keras's form, eps_hat = 1e-7", "Algorithm 1, eps = 1e-7 / sqrt(1 - beta2)", "Algorithm 1, eps = 1e-7",
+             "Algorithm 1, eps = 1e-8"]  # chapter 8's solution, derived there from eq-keras-first-step
+    gaps = vj.match_gaps()
+    assert sorted(gaps, key=gaps.get) == order and gaps[order[0]] == 0
+
+    def keras_path(optimizer, problem, x0, steps):
+        w = keras.Variable(np.asarray(x0, dtype="float32"))
+        path = [w.numpy()]
+        for _ in range(steps):
+            optimizer.apply_gradients([(problem.grad(w.numpy()), w)])
+            path.append(w.numpy())
+        return np.array(path)
+
+    scope = {"keras_path": keras_path, "predicted_order": lambda: order}
+    assert vj.judge_values("keras_path", answers_of("keras_path", **scope)).passed
+    v = vj.judge_values("keras_path", answers_of("keras_path", keras_path=keras_path,
+                                                 predicted_order=lambda: order[::-1]))
+    assert not v.passed and "farthest to the closest" in v.message
+    v = vj.judge_values("keras_path", answers_of("keras_path", predicted_order=lambda: order,
+                                                 keras_path=lambda *a: keras_path(*a)[1:]))
+    assert not v.passed and "The first row is x0" in v.message
+
+
+def test_torch_sgd_path_is_torch():
+    torch = pytest.importorskip("torch")
+    ravine, x0 = ae.ravine(), np.array([1.5, 1.5])
+    for nesterov in (False, True):
+        w = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
+        opt = torch.optim.SGD([w], lr=0.01, momentum=0.9, nesterov=nesterov)
+        path = [x0]
+        for _ in range(30):
+            opt.zero_grad()
+            w.grad = torch.tensor(ravine.grad(w.detach().numpy()))
+            opt.step()
+            path.append(w.detach().numpy().copy())
+        assert np.allclose(vj.torch_sgd_path(ravine, x0, 0.01, 0.9, nesterov, 30), path, rtol=1e-12, atol=1e-15)
+
+
+def test_momentum_from_torch_right_and_named_mistakes():
+    keras = pytest.importorskip("keras")
+    schedules = keras.optimizers.schedules
+
+    def schedule_for_to_keras(peak, momentum, warmup_steps, decay_steps, scale=True):
+        return schedules.CosineDecay(0.0, decay_steps=decay_steps, warmup_steps=warmup_steps,
+                                     warmup_target=peak / (1 - momentum) if scale else peak)
+
+    def right(lr, momentum, nesterov=False):
+        return ae.Momentum(lr=lr / (1 - momentum), beta=momentum, nesterov=nesterov)
+
+    assert vj.judge_values("momentum_from_torch", answers_of(
+        "momentum_from_torch", momentum_from_torch=right, schedule_for_to_keras=schedule_for_to_keras)).passed
+    v = vj.judge_values("momentum_from_torch", answers_of(
+        "momentum_from_torch", schedule_for_to_keras=schedule_for_to_keras,
+        momentum_from_torch=lambda lr, momentum, nesterov=False: ae.Momentum(lr=lr, beta=momentum, nesterov=nesterov)))
+    assert not v.passed and "PyTorch's unchanged" in v.message
+    v = vj.judge_values("momentum_from_torch", answers_of(
+        "momentum_from_torch", momentum_from_torch=right,
+        schedule_for_to_keras=lambda *a: schedule_for_to_keras(*a, scale=False)))
+    assert not v.passed and "the recipe's PyTorch rate unchanged" in v.message
+
+
+def test_every_chapter_7_and_8_check_is_judged_outside_the_kernel():
+    """Every graded check of chapters 7 and 8 holds only check(...)/check_value(...) calls, each with a trusted
+    judge; a value check's metadata names the judges and what they read."""
+    import nbformat
+
+    from adamedu.course import grade_notebook
+    from adamedu.course.student_edition import BOOK
+
+    for chapter in ("07_variants.ipynb", "08_keras.ipynb"):
+        nb = nbformat.read(BOOK / chapter, as_version=4)
+        graded = grade_notebook.graded_cells(nb)
+        assert len(graded) == 4, chapter
+        for g in graded:
+            assert g["judges"] and not g["asserts"], (chapter, g)
+            assert all(grade_notebook.judge_knows(e) for e, _ in g["judges"]), (chapter, g)
+        for cell in nb.cells:
+            if grade_notebook.is_graded(cell):
+                judges = [e for e, _ in grade_notebook._judge_calls(cell.source)]
+                values = [f for e in judges if e in vj.VALUE_EXERCISES
+                          for f in dict.fromkeys(f for _, f, *_ in vj.calls_of(vj.VALUE_EXERCISES[e]))]
+                assert cell.metadata["adamedu"] == {"judge": judges, "values": values}, (chapter, judges)

@@ -29,10 +29,12 @@ How a verdict is reached (the anti-forgery design):
    The exercise and what it reads come from the source cell's ``check_value`` call and this package's
    registry ``grading.VALUE_EXERCISES``; the cell's ``"adamedu": {"values": [...]}`` metadata documents them.
    A check cell that asserts on an experiment's results without a judge (``needs(...)``, ``attempt(...)``
-   and ``assert``; no ``check`` or ``check_value`` call; chapters 7-8 for now) has no trusted judge: its
-   verdict is whether the restored cell ran without an error, as in nbgrader (``judged_by = kernel``); a
-   check cell with both needs both (``grader+kernel``). Every graded check of chapters 1-6 is judged by the
-   grader alone.
+   and ``assert``; no ``check`` or ``check_value`` call) has no trusted judge: its verdict is whether the
+   restored cell ran without an error, as in nbgrader (``judged_by = kernel``); a check cell with both needs
+   both (``grader+kernel``; chapters 9-10 for now). A check cell may hold several ``check``/``check_value``
+   calls (chapter 7's ``p_norm_scale`` and ``adamax_p_norm``): each gets its probe and its judge, and the
+   cell's points need every one of them. Every graded check of chapters 1-8 and 11 is judged by the grader
+   alone.
    A canary cell injected after each such cell raises an error that must show up in its output, so a notebook
    that swallows errors (``set_custom_exc``, a patched ``showtraceback``) gets ``error`` rather than points.
    What the canary cannot see: code that patches what those asserts call (numpy, ``adamedu`` in memory).
@@ -99,25 +101,49 @@ def is_protected(cell):
 
 
 def graded_cells(source_nb):
-    """The graded exercises of a source notebook: ``[{grade_id, points, exercise, function}, ...]`` in order.
+    """The graded exercises of a source notebook: ``[{grade_id, points, exercise, function, asserts, judges}, ...]``
+    in order.
 
-    ``exercise`` and ``function`` come from the cell's ``check("name", function)`` call; a graded cell with no
-    such call is judged by name (``grade_id``) if the judge knows it, else it has ``exercise = None``.
+    ``judges`` lists the cell's ``check("name", function)`` and ``check_value("name")`` calls in the order they
+    appear, as ``(exercise, function)`` pairs (``function`` None for a value exercise); every one of them must
+    pass for the cell's points. ``exercise`` and ``function`` are the first of them; a graded cell with no such
+    call is judged by name (``grade_id``) if the judge knows it, else it has ``exercise = None``.
     """
     out = []
     for cell in source_nb.cells:
         if not is_graded(cell):
             continue
         meta = nbgrader_meta(cell)
-        exercise, function = _check_call(cell.source)
-        value = _check_value_call(cell.source)
-        if exercise is None and value is not None:
-            exercise, function = value, None
-        elif exercise is None and judge_knows(meta["grade_id"]):
-            exercise, function = meta["grade_id"], meta["grade_id"]
+        judges = _judge_calls(cell.source)
+        if not judges and judge_knows(meta["grade_id"]):
+            judges = [(meta["grade_id"], None if is_value(meta["grade_id"]) else meta["grade_id"])]
+        exercise, function = judges[0] if judges else (None, None)
         out.append({"grade_id": meta["grade_id"], "points": float(meta.get("points", 0)),
-                    "exercise": exercise, "function": function, "asserts": _has_more_than_check(cell.source)})
+                    "exercise": exercise, "function": function, "asserts": _has_more_than_check(cell.source),
+                    "judges": judges})
     return out
+
+
+def _judge_calls(source):
+    """``[("p_norm_scale", "p_norm_scale"), ("adamax_p_norm", None)]`` from a cell holding
+    ``check("p_norm_scale", p_norm_scale)`` and ``check_value("adamax_p_norm")``, in source order."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        name = getattr(node.func, "id", getattr(node.func, "attr", None))
+        first = node.args[0]
+        if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+            continue
+        if name == "check_value" and len(node.args) == 1:
+            found.append((node.lineno, node.col_offset, first.value, None))
+        elif name == "check" and len(node.args) >= 2 and isinstance(node.args[1], ast.Name):
+            found.append((node.lineno, node.col_offset, first.value, node.args[1].id))
+    return [(exercise, function) for *_, exercise, function in sorted(found)]
 
 
 def _has_more_than_check(source):
@@ -148,23 +174,6 @@ def _check_value_call(source):
     return None
 
 
-def _check_call(source):
-    """``("adam_step", "adam_step")`` from a cell holding ``check("adam_step", adam_step)``; else (None, None)."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return None, None
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call) or len(node.args) < 2:
-            continue
-        name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
-        first, second = node.args[0], node.args[1]
-        if (name == "check" and isinstance(first, ast.Constant) and isinstance(first.value, str)
-                and isinstance(second, ast.Name)):
-            return first.value, second.id
-    return None, None
-
-
 # -- the judge: this process's own adamedu ---------------------------------------------------------------------
 # The cases and the verdict come from adamedu.course.grading, imported in this (trusted) process: cases(name,
 # seed) makes the inputs, judge(name, inputs, returned, after) decides from the returned values alone.
@@ -178,27 +187,41 @@ def is_value(exercise):
 
 def value_request(exercise):
     """What the probe of value exercise ``exercise`` fetches: variable names and (function, args) calls."""
+    from .value_judges import calls_of
+
     ex = grading.VALUE_EXERCISES[exercise]
-    return {"fetch": list(ex.fetch), "calls": [[f, list(args)] for f, args in ex.calls]}
+    return {"fetch": list(ex.fetch),
+            "calls": [[label, function, [wire_arg(a) for a in args],
+                       None if then is None else [[wire_arg(a) for a in targs] for targs in then]]
+                      for label, function, args, then in calls_of(ex)]}
+
+
+def wire_arg(a):
+    """An argument of a value exercise's call as the probe receives it: data, or an expression to evaluate."""
+    from .value_judges import Arg
+
+    if isinstance(a, Arg):
+        return {"expr": a.value} if a.expr else encode(a.value)
+    return encode(a)
 
 
 def judge_value(exercise, report):
     """``(status, message)`` of a value exercise from a probe's report (values already decoded)."""
-    from .value_judges import Missing, call_label
+    from .value_judges import Missing, calls_of
 
     answers = {}
     for name, answer in report["values"].items():
         answers[name] = Missing(name) if "missing" in answer else answer["value"]
-    for function, args in grading.VALUE_EXERCISES[exercise].calls:
-        answer = report["calls"].get(call_label(function, args), {"missing": True})
+    for label, function, _, _ in calls_of(grading.VALUE_EXERCISES[exercise]):
+        answer = report["calls"].get(label, {"missing": True})
         if "missing" in answer:
-            answers[call_label(function, args)] = Missing(function)
+            answers[label] = Missing(function)
         elif "not_written" in answer:
-            answers[call_label(function, args)] = grading.Raised("NotImplementedError")
+            answers[label] = grading.Raised("NotImplementedError")
         elif "raised" in answer:
-            answers[call_label(function, args)] = grading.Raised(answer["raised"], answer["message"])
+            answers[label] = grading.Raised(answer["raised"], answer["message"])
         else:
-            answers[call_label(function, args)] = answer["value"]
+            answers[label] = answer["value"]
     verdict = grading.judge_values(exercise, answers)
     if verdict.passed:
         return "passed", verdict.message
@@ -273,10 +296,29 @@ def decode(x):
             return {_hashable(decode(k)): decode(v) for k, v in x["dict"]}
         if "object" in x:
             return opaque(str(x["object"]), str(x.get("repr", ""))[:300])
+        if "optimizer" in x:
+            return rebuilt_optimizer(x)
         raise ValueError(f"unknown value in a probe's answer: {sorted(x)}")
     if x is None or isinstance(x, (bool, int, float, str)):
         return x
     raise ValueError(f"unknown value in a probe's answer: {type(x).__name__}")
+
+
+def rebuilt_optimizer(x):
+    """An ``adamedu`` optimizer that a probe sent back as its class name and hyperparameters, rebuilt here by
+    this process's own ``adamedu`` (only its optimizer classes, only data as arguments); anything else, or
+    hyperparameters it refuses, stays an opaque stand-in."""
+    import adamedu
+
+    name = str(x.get("optimizer", ""))
+    cls = getattr(adamedu, name, None) if name.isidentifier() and not name.startswith("_") else None
+    fields = x.get("fields")
+    if isinstance(cls, type) and issubclass(cls, Optimizer) and isinstance(fields, dict):
+        try:
+            return cls(**{str(k): decode(v) for k, v in fields.items()})
+        except Exception:  # noqa: BLE001 (a refused hyperparameter: the judge says what it got)
+            pass
+    return opaque(f"adamedu.{name}", f"{name}(...)")
 
 
 def _hashable(k):
@@ -314,6 +356,8 @@ def __adamedu_probe(function, cases_json, out_path):
             if "optimizer" in x:
                 import adamedu as _ae
                 return getattr(_ae, x["optimizer"])(**{k: dec(v) for k, v in x["fields"].items()})
+            if "expr" in x:  # an argument that is not data (a Keras optimizer): the grader's own expression
+                return eval(x["expr"], globals())
         return x
 
     def enc(x, depth=0):
@@ -333,6 +377,9 @@ def __adamedu_probe(function, cases_json, out_path):
             return {"tuple" if isinstance(x, tuple) else "list": [enc(i, depth + 1) for i in x]}
         if isinstance(x, dict):
             return {"dict": [[enc(k, depth + 1), enc(v, depth + 1)] for k, v in x.items()]}
+        if type(x).__module__.startswith("adamedu.") and hasattr(x, "__dataclass_fields__") and hasattr(x, "init"):
+            return {"optimizer": type(x).__name__,  # an adamedu optimizer: its class name and hyperparameters
+                    "fields": {f: enc(getattr(x, f), depth + 1) for f in x.__dataclass_fields__}}
         try:
             text = repr(x)[:300]
         except BaseException:
@@ -372,20 +419,23 @@ def __adamedu_values(request_json, out_path):
     # Injected by `adamedu grade`: send back the values of the exercise's variables and of its calls, as data.
     import base64 as _b64, io as _io, json as _json, math as _math
     import numpy as _np
+%(dec)s
 %(enc)s
     request = _json.loads(request_json)
     report = {"values": {}, "calls": {}}
     scope = globals()
     for name in request["fetch"]:
         report["values"][name] = {"value": enc(scope[name])} if name in scope else {"missing": True}
-    for function, args in request["calls"]:
-        label = function + "(" + ", ".join(repr(a) for a in args) + ")"
+    for label, function, args, then in request["calls"]:
         fn = scope.get(function)
         if fn is None:
             report["calls"][label] = {"missing": True}
             continue
         try:
-            report["calls"][label] = {"value": enc(fn(*args))}
+            value = fn(*[dec(a) for a in args])
+            if then is not None:  # the call returned a function (a schedule): its values at these arguments
+                value = [_np.asarray(value(*[dec(a) for a in targs])) for targs in then]
+            report["calls"][label] = {"value": enc(value)}
         except NotImplementedError:
             report["calls"][label] = {"not_written": True}
         except BaseException as err:
@@ -401,9 +451,10 @@ del __adamedu_values
 
 def value_probe_source(exercise, out_path):
     """The code of a value exercise's probe cell (the encoder is the function probe's own ``enc``)."""
+    dec = PROBE[PROBE.index("    def dec(x):"):PROBE.index("    def enc(x, depth=0):")]
     enc = PROBE[PROBE.index("    def enc(x, depth=0):"):PROBE.index("    fn = globals().get(function)")]
-    return VALUE_PROBE % {"enc": enc.rstrip() + "\n", "request": json.dumps(value_request(exercise)),
-                          "out_path": str(out_path)}
+    return VALUE_PROBE % {"dec": dec.rstrip() + "\n", "enc": enc.rstrip() + "\n",
+                          "request": json.dumps(value_request(exercise)), "out_path": str(out_path)}
 
 
 def read_values(path):
@@ -595,7 +646,7 @@ def grade_one(job):
                         "status": s, "message": m, "judged_by": by})
         return out
 
-    watched = {g["grade_id"] for g in graded if g["exercise"] is None or not judge_knows(g["exercise"])}
+    watched = {g["grade_id"] for g in graded if not g["judges"] or not all(judge_knows(e) for e, _ in g["judges"])}
     submission = job.get("submission")
     if not submission or not Path(submission).is_file():
         return rows("missing", f"{job['notebook']} was not handed in")
@@ -623,15 +674,18 @@ def grade_one(job):
                 canary = nbformat.v4.new_code_cell(f"raise AssertionError('adamedu-grade canary {nonce}')")
                 runnable.cells.insert(at + 1, canary)
                 canaries[g["grade_id"]] = (cell, canary, nonce)
-            if g["grade_id"] not in watched and is_value(g["exercise"]):
+            if g["grade_id"] in watched:
+                continue
+            probes[g["grade_id"]] = []
+            for exercise, function in reversed(g["judges"]):  # inserted at the same place: the first ends first
                 out_path = answers_dir / f"{secrets.token_hex(8)}.json"
-                runnable.cells.insert(at + 1, nbformat.v4.new_code_cell(value_probe_source(g["exercise"], out_path)))
-                probes[g["grade_id"]] = (None, out_path)
-            elif g["grade_id"] not in watched:
-                cases = make_cases(g["exercise"], seed)
-                out_path = answers_dir / f"{secrets.token_hex(8)}.json"
-                runnable.cells.insert(at + 1, nbformat.v4.new_code_cell(probe_source(g["function"], cases, out_path)))
-                probes[g["grade_id"]] = (cases, out_path)
+                if is_value(exercise):
+                    cases, source_code = None, value_probe_source(exercise, out_path)
+                else:
+                    cases = make_cases(exercise, seed)
+                    source_code = probe_source(function or exercise, cases, out_path)
+                runnable.cells.insert(at + 1, nbformat.v4.new_code_cell(source_code))
+                probes[g["grade_id"]].insert(0, (exercise, function or exercise, cases, out_path))
         outcome, why = execute(runnable, work, float(job["timeout"]), job.get("memory", 0), tmp / "jupyter")
 
         per = {}
@@ -640,30 +694,35 @@ def grade_one(job):
             if gid not in probes:
                 per[gid] = judged_in_kernel(*canaries[gid], outcome, why)
                 continue
-            cases, out_path = probes[gid]
-            value = is_value(g["exercise"])
-            report, missing = read_values(out_path) if value else read_answers(out_path)
-            if report is None:
-                if missing != "absent":
-                    per[gid] = ("error", f"the grader's probe failed: {missing}")
-                elif outcome == "timeout":
-                    per[gid] = ("timeout", why)
-                elif outcome in ("died", "error"):
-                    per[gid] = ("error", why)
-                else:
-                    per[gid] = ("error", "the grader's probe did not run (the notebook's code interfered with it)")
-            elif value:
-                per[gid] = judge_value(g["exercise"], report)
-            elif report.get("absent"):
-                per[gid] = ("failed", f"no function named {g['function']} is defined at this check (was it "
-                                      f"renamed, or its cell not run?); the exercise asks for {g['function']}")
-            elif report.get("not_callable"):
-                per[gid] = ("failed", f"{g['function']} is a {report['not_callable']}, not a function")
-            else:
-                per[gid] = judge(g["exercise"], cases, report["answers"])
+            verdicts = [judge_probe(exercise, function, cases, out_path, outcome, why)
+                        for exercise, function, cases, out_path in probes[gid]]
+            failed = [v for v in verdicts if v[0] != "passed"]
+            per[gid] = failed[0] if failed else ("passed", "\n".join(m for _, m in verdicts))
             if per[gid][0] == "passed" and gid in canaries:  # the judged function is right; the cell's own
                 per[gid] = judged_in_kernel(*canaries[gid], outcome, why)  # asserts must pass as well
         return rows(None, None, per)
+
+
+def judge_probe(exercise, function, cases, out_path, outcome, why):
+    """``(status, message)`` of one judged call of a check cell, from its probe's file."""
+    value = is_value(exercise)
+    report, missing = read_values(out_path) if value else read_answers(out_path)
+    if report is None:
+        if missing != "absent":
+            return "error", f"the grader's probe failed: {missing}"
+        if outcome == "timeout":
+            return "timeout", why
+        if outcome in ("died", "error"):
+            return "error", why
+        return "error", "the grader's probe did not run (the notebook's code interfered with it)"
+    if value:
+        return judge_value(exercise, report)
+    if report.get("absent"):
+        return "failed", (f"no function named {function} is defined at this check (was it renamed, or its cell "
+                          f"not run?); the exercise asks for {function}")
+    if report.get("not_callable"):
+        return "failed", f"{function} is a {report['not_callable']}, not a function"
+    return judge(exercise, cases, report["answers"])
 
 
 def judged_in_kernel(cell, canary, nonce, outcome, why):

@@ -5,7 +5,11 @@ Solutions are marked with nbgrader's convention, which many instructors already 
 - in a code cell, the lines between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` are the solution;
   the student edition replaces them by a stub that raises ``NotImplementedError`` (indented like them);
 - in a markdown cell, a sphinx-exercise ``{solution}`` directive is the written solution; the student
-  edition removes it, and so every cell from ``{solution-start}`` to ``{solution-end}``;
+  edition removes it, and so every cell from ``{solution-start}`` to ``{solution-end}``. For nbgrader, whose
+  ``generate_assignment`` knows nothing of directives, each written solution sits alone in a markdown cell
+  marked as nbgrader's "manually graded answer" (``solution`` and ``grade`` true, 0 points; see
+  :func:`mark_written_solutions`): nbgrader's release replaces it by "YOUR ANSWER HERE", and so does the
+  student edition;
 - a cell tagged ``solution`` that holds no code marker is removed whole.
 
 Checks (``adamedu.grading.check(...)``) are kept, and outputs are cleared, so the first check a student
@@ -18,12 +22,13 @@ from pathlib import Path
 
 import nbformat
 
-__all__ = ["make_student_edition", "student_notebook", "has_exercises", "BOOK"]
+__all__ = ["make_student_edition", "student_notebook", "has_exercises", "mark_written_solutions", "BOOK"]
 
 BOOK = Path(__file__).resolve().parents[2] / "book"
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUB = "# YOUR CODE HERE\nraise NotImplementedError(\"write your solution here\")"
+ANSWER_STUB = "YOUR ANSWER HERE"  # nbgrader's ClearSolutions.text_stub: what both releases put in a written answer
 _FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|:{3,})\{(?P<name>[\w-]+)\}")
 
 
@@ -44,6 +49,8 @@ def student_notebook(nb):
                 gated = "{solution-end}" not in cell.source
                 continue
             source = _drop_directives(cell.source, "solution")
+            if not source.strip() and cell.metadata.get("nbgrader", {}).get("solution"):
+                source = ANSWER_STUB  # a written answer's cell, as nbgrader's release leaves it
             if not source.strip():
                 continue
             cell = nbformat.v4.new_markdown_cell(source, metadata=cell.metadata)
@@ -138,6 +145,70 @@ def make_student_edition(out_dir, book=BOOK, overwrite=False):
     return written
 
 
+def mark_written_solutions(nb, prefix):
+    """Make the ``{solution}`` directives of notebook ``nb`` safe for nbgrader's ``generate_assignment``: each
+    goes into a markdown cell of its own (text before or after it is split off into cells of its own), marked as
+    a manually graded answer worth 0 points, ``grade_id`` ``f"{prefix}-{label}-answer"``. Changes ``nb`` in
+    place and returns how many cells it marked; marking a marked notebook changes nothing."""
+    cells, marked = [], 0
+    for cell in nb.cells:
+        if cell.cell_type != "markdown" or not _has_directive(cell.source, "solution"):
+            cells.append(cell)
+            continue
+        for i, (part, is_solution) in enumerate(_split_directives(cell.source, "solution")):
+            new = cell if i == 0 else nbformat.v4.new_markdown_cell(part)
+            new.source = part
+            if i > 0:
+                new.id = f"{cell.get('id', 'cell')}-{i}"[:64]
+            if is_solution:
+                label = (part.splitlines()[0].split("}", 1)[1].strip() or f"solution-{marked}")
+                new.metadata["nbgrader"] = {"grade": True, "solution": True, "locked": False, "points": 0,
+                                            "grade_id": f"{prefix}-{label}-answer", "schema_version": 3}
+                marked += 1
+            else:
+                new.metadata.pop("nbgrader", None)
+            cells.append(new)
+    nb.cells = cells
+    return marked
+
+
+def _has_directive(source, name):
+    return any((m := _FENCE.match(line)) and m["name"] == name for line in source.splitlines())
+
+
+def _split_directives(source, name):
+    """``[(text, is_directive), ...]``: markdown ``source`` cut into the ``{name}`` blocks and the rest."""
+    parts, current, closing = [], [], None
+    for line in source.splitlines():
+        match = _FENCE.match(line) if closing is None else None
+        if match and match["name"] == name:
+            if "\n".join(current).strip():
+                parts.append(("\n".join(current).strip("\n"), False))
+            current, closing = [line], match["fence"]
+        elif closing is not None:
+            current.append(line)
+            if line.strip() == closing:
+                parts.append(("\n".join(current), True))
+                current, closing = [], None
+        else:
+            current.append(line)
+    if "\n".join(current).strip():
+        parts.append(("\n".join(current).strip("\n"), closing is not None))
+    return parts
+
+
 def _ignored(out_dir, source_root):
     """Build output under the source tree (``_build``) is not source."""
     return "_build" in out_dir.relative_to(source_root).parts
+
+
+if __name__ == "__main__":  # python -m adamedu.course.student_edition --mark-written book/07_variants.ipynb ...
+    import sys
+
+    if sys.argv[1:2] != ["--mark-written"] or len(sys.argv) < 3:
+        sys.exit("usage: python -m adamedu.course.student_edition --mark-written NOTEBOOK...")
+    for name in sys.argv[2:]:
+        book_nb = nbformat.read(name, as_version=4)
+        count = mark_written_solutions(book_nb, "ch" + Path(name).name[:2])
+        nbformat.write(book_nb, name)
+        print(f"{name}: {count} written solutions marked for nbgrader")

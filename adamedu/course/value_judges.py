@@ -17,8 +17,13 @@ back *as data* (numbers, arrays, lists, dicts; never pickle), and calls :func:`j
 trusted process: a submission that patches numpy, ``adamedu`` or ``check_value`` in its kernel changes only
 its own kernel, not the verdict.
 
-Adding an exercise (e.g. for chapters 7-8) is one entry of :data:`VALUE_EXERCISES` and the call
-``check_value("name")`` in a graded check cell; the grader finds it by that call.
+Adding an exercise is one entry of :data:`VALUE_EXERCISES` and the call ``check_value("name")`` in a
+graded check cell; the grader finds it by that call. A call's arguments may be data (numbers, arrays,
+``adamedu`` optimizers, sent to the kernel in the grader's codec) or an :class:`Arg` with ``expr=True``, an
+expression the kernel evaluates for an argument that is not data (chapter 8's Keras optimizers); a call with
+``then`` calls what the student's function returned (a schedule) on those arguments and sends back the
+values. An ``adamedu`` optimizer that a function returns comes back as its class name and hyperparameters
+and is rebuilt here by this process's own ``adamedu``.
 """
 
 import dataclasses
@@ -26,7 +31,8 @@ import sys
 
 import numpy as np
 
-__all__ = ["ValueExercise", "VALUE_EXERCISES", "Missing", "judge_values", "check_value", "call_label"]
+__all__ = ["ValueExercise", "VALUE_EXERCISES", "Missing", "Arg", "judge_values", "check_value", "call_label",
+           "calls_of"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,13 +46,53 @@ class Missing:
 class ValueExercise:
     name: str
     fetch: tuple  # variable names
-    calls: tuple  # (function name, positional args): the student's function called on these
+    calls: tuple  # (function name, positional args[, then]): the student's function called on these
     decide: object  # answers (label -> value) -> (passed, message)
     about: str = ""
 
 
-def call_label(function, args):
-    return f"{function}({', '.join(repr(a) for a in args)})"
+@dataclasses.dataclass(frozen=True, eq=False)
+class Arg:
+    """An argument of a call, shown in messages as ``label``: a value sent to the kernel as data (an array, an
+    ``adamedu`` optimizer), or with ``expr=True`` an expression that the kernel evaluates, for an argument that
+    is not data (a Keras optimizer). Either way the verdict depends only on what the student's function returns,
+    judged here against values this process computes itself."""
+
+    value: object
+    label: str
+    expr: bool = False
+
+
+def _arg_label(a):
+    return a.label if isinstance(a, Arg) else repr(a)
+
+
+def call_label(function, args, then=None):
+    """How messages and answers name a call: ``f(0.9, 0.99)``; with ``then``, the returned function called on
+    each of those arguments: ``adamedu_lr(0.01, 10, 40)(t) for t in [1, 2]``."""
+    label = f"{function}({', '.join(_arg_label(a) for a in args)})"
+    if then is not None:
+        label += f"({', '.join(['t'] * len(then[0]))}) for t in {[a[0] if len(a) == 1 else a for a in then]}"
+    return label
+
+
+def calls_of(ex):
+    """``(label, function, args, then)`` for every call of value exercise ``ex`` (``then`` None: plain call)."""
+    out = []
+    for call in ex.calls:
+        function, args, then = (*call, None) if len(call) == 2 else call
+        out.append((call_label(function, args, then), function, tuple(args), then))
+    return out
+
+
+def resolve(a, scope):
+    """An argument as the student's function receives it in the kernel: expressions evaluated in ``scope``,
+    arrays copied (a function that changes its input in place must not change the next call's)."""
+    if isinstance(a, Arg):
+        return eval(a.value, scope) if a.expr else resolve(a.value, scope)  # noqa: S307 (our own expression)
+    if isinstance(a, np.ndarray):
+        return a.copy()
+    return a
 
 
 class _Wrong(Exception):  # noqa: N818 (internal: the message is the verdict)
@@ -368,6 +414,433 @@ def _adam_final_loss(answers):
     return "\n".join(lines + ["✓ your runs reproduce the chapter's and show which rotations Adam does not notice"])
 
 
+# -- chapter 7 --------------------------------------------------------------------------------------------------
+G_HAND = np.array([4.0, 1.0, 1.0, -2.0])  # the hand example of ex-var-adamax
+_G_HAND = Arg(G_HAND, "np.array([4.0, 1.0, 1.0, -2.0])")
+
+
+def adamax_figure_gradients():
+    """The gradients of chapter 7's fig-var-adamax: noisy around 1, a burst of 4 at steps 100-104."""
+    grads = 1.0 + 0.5 * np.random.default_rng(2).standard_normal(300)
+    grads[99:104] = 4.0
+    return grads
+
+
+def adamax_u(grads, beta2):
+    """u_t of the package's AdaMax on one parameter fed ``grads`` (read from its state)."""
+    from ..optimizers import AdaMax
+
+    opt = AdaMax(beta2=beta2)
+    w = np.zeros(1)
+    state, u = opt.init(w), []
+    for g in grads:
+        w, state = opt.step(w, np.array([g]), state)
+        u.append(state.u[0])
+    return np.array(u)
+
+
+def _adamax_p_norm(answers):
+    from ..optimizers import Adam
+    from . import grading
+
+    lines = []
+    for grads, beta2, label in [(G_HAND, 0.5, _G_HAND.label), (adamax_figure_gradients(), 0.99, "grads_ex")]:
+        call = call_label("adamax_u", (Arg(None, label), beta2))
+        u = _array(answers, call, shape=grads.shape)
+        right = adamax_u(grads, beta2)
+        if not np.allclose(u, right, rtol=1e-9, atol=1e-7):
+            average, signed = np.empty(len(grads)), np.empty(len(grads))
+            a = s = 0.0
+            for i, g in enumerate(grads):
+                a, s = beta2 * a + (1 - beta2) * abs(g), max(beta2 * s, g)
+                average[i], signed[i] = a, s
+            why = ("that is a moving average of |g| (the p = 1 version), not AdaMax's running maximum "
+                   "u_t = max(β2·u_(t−1), |g_t|)" if np.allclose(u, average, rtol=1e-6)
+                   else "g where |g| belongs: a negative gradient must count by its size" if np.allclose(
+                       u, signed, rtol=1e-6, atol=1e-7)
+                   else "read u from the optimizer's state (state.u) after each step of ae.AdaMax(beta2=beta2)")
+            shown = np.array2string(u[:6], precision=4)
+            raise _Wrong(f"{call} gave {shown}{' ...' if len(u) > 6 else ''}; AdaMax's u is "
+                         f"{np.array2string(right[:6], precision=4)}: {why}.")
+    lines.append("✓ adamax_u reads AdaMax's u: 4, 2, 1, 2 on the hand example, and the figure's u")
+    u_hand = adamax_u(G_HAND, 0.5)
+    adam = Adam(beta2=0.5**2)  # the p = 2 version is Adam with beta2**2 in Adam's place
+    w, state, root_v = np.zeros(1), adam.init(np.zeros(1)), []
+    for g in G_HAND:
+        w, state = adam.step(w, np.array([g]), state)
+        root_v.append(np.sqrt(state.v[0]))
+    for p, right, meaning in [(1, np.array([2, 1.5, 1.25, 1.625]), "by hand, v_t = 0.5 v_(t−1) + 0.5 |g_t|"),
+                              (2, np.array(root_v), "the square root of Adam's v with β2 = 0.25"),
+                              (128, None, "within 1 % of AdaMax's u")]:
+        call = call_label("p_norm_scale", (_G_HAND, p, 0.5))
+        got = _array(answers, call, shape=(4,))
+        ok = np.allclose(got, u_hand, rtol=0.01) if right is None else np.allclose(got, right, rtol=1e-9)
+        if not ok:
+            named = [why for why, wrong in grading._p_norm_mistakes().items()
+                     if np.allclose(got, wrong(G_HAND, p, 0.5)[0], rtol=1e-9)]
+            raise _Wrong("\n".join(lines + [f"{call} gave {np.array2string(got, precision=4)}; it should be "
+                                            f"{meaning}" + ("" if right is None else
+                                                            f": {np.array2string(right, precision=4)}")
+                                            + (f". {named[0]}" if named else ".")]))
+    return "\n".join(lines + ["✓ u by hand, by AdaMax and as the limit of the p-norm agree"])
+
+
+NADAM_REACH = ((0.004, 0.95), (0.04, 0.95), (0.004, 0.99), (1.0, 0.6), (0.004, 0.5))
+NADAM_PSI = ((30, 0.95), (200, 0.95), (5000, 0.7))
+
+
+def _nadam_schedule(answers):
+    from ..optimizers import Nadam
+
+    t = np.arange(1, 10**6 + 1)
+    lines = []
+    for psi, q in NADAM_REACH:
+        call = call_label("mu_reaches", (psi, q))
+        got = answers[call]
+        mu = Nadam(momentum_decay=psi).mu(t)
+        right = int(t[np.argmax(mu >= q * 0.9)])
+        if not (np.ndim(got) == 0 and isinstance(np.asarray(got).item(), (int, float)) and got == right):
+            why = ""
+            if isinstance(got, (int, float, np.number)) and got == right - 1:
+                why = " Count the steps from t = 1 (np.argmax gives an index from 0)."
+            elif (mu >= q).any() and isinstance(got, (int, float, np.number)) and got == int(t[np.argmax(mu >= q)]):
+                why = " Compare μ_t with fraction · β1, not with fraction."
+            raise _Wrong(f"{call} returned {got!r}; μ_t first reaches {q} · β1 at step {right}.{why}"[:600])
+    lines.append(f"✓ mu_reaches finds t* on {len(NADAM_REACH)} schedules")
+    for steps, q in NADAM_PSI:
+        call = call_label("psi_for", (steps, q))
+        psi = _number(answers, call)
+        mu = float(Nadam(momentum_decay=psi).mu(steps)) if psi > 0 else float("nan")
+        if not abs(mu - q * 0.9) < 1e-12:
+            no_two = np.log(1 - q) / (steps * np.log(0.96))
+            why = (" 0.96^(tψ) must equal 2(1 − q), not 1 − q: μ_t starts at β1/2 (eq-var-nadam-mu)."
+                   if np.isclose(psi, no_two, rtol=1e-9) else "")
+            raise _Wrong("\n".join(lines + [f"with ψ = {call} = {psi!r}, Nadam's μ at step {steps} is {mu:.6f}, not "
+                                            f"{q} · 0.9 = {q * 0.9:.6f}.{why}"]))
+    return "\n".join(lines + ["✓ your t* and ψ match Nadam's schedule"])
+
+
+RADAM_CASES = ((0.9, 100), (0.99, 1000), (0.999, 3000), (0.999, 100))
+
+
+def radam_prediction(beta2, steps, threshold=5.0):
+    """What ρ_t says (eq-var-radam-rho, eq-var-radam-r): the first t with ρ_t > threshold, r_t there, and the first
+    t from then on with r_t >= 0.9 (None within ``steps``)."""
+    from ..optimizers import RAdam
+
+    t = np.arange(1, steps + 1)
+    rho, rho_inf = RAdam(beta2=beta2).rho(t)
+    on = rho > threshold
+    t_on, rho_on = t[on], rho[on]
+    r = np.sqrt((rho_on - 4) * (rho_on - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_on))
+    return int(t_on[0]), float(r[0]), int(t_on[np.argmax(r >= 0.9)]) if (r >= 0.9).any() else None
+
+
+def _radam_switch(answers):
+    for beta2, steps in RADAM_CASES:
+        call = call_label("radam_switch", (beta2, steps))
+        got = answers[call]
+        if not (isinstance(got, (tuple, list)) and len(got) == 3):
+            raise _Wrong(f"{call} should return (t_first, r_first, t_90); got {got!r}"[:400])
+        t_first, r_first, t_90 = got
+        right = radam_prediction(beta2, steps)
+        if t_first != right[0]:
+            why = (" That is where ρ_t first exceeds 4, the paper's threshold; adamedu and PyTorch switch at "
+                   "ρ_t > 5: read the switch from the steps." if t_first == radam_prediction(beta2, steps, 4.0)[0]
+                   else " Count the steps from t = 1." if t_first == right[0] - 1 else "")
+            raise _Wrong(f"{call}: t_first = {t_first!r}, but ρ_t first exceeds 5 at t = {right[0]}.{why}"[:600])
+        if r_first is None or not abs(float(r_first) - right[1]) < 1e-9:
+            raise _Wrong(f"{call}: r_first = {r_first!r}, but r_t at t = {right[0]} is {right[1]!r}: the length of "
+                         "that step over lr"[:600])
+        if t_90 != right[2]:
+            why = (" The momentum steps before t_first have length 1 too: search from t_first on."
+                   if t_90 == 1 else "")
+            raise _Wrong(f"{call}: t_90 = {t_90!r}, but r_t first reaches 0.9 at t = {right[2]} (None: not within "
+                         f"{steps} steps).{why}"[:600])
+    return "✓ RAdam's steps follow ρ_t"
+
+
+def lion_mean_gradient():
+    """Chapter 7's mean_gradient (sec-var-lion): 2000 means spread from 0.01 to 10, seed 0."""
+    return 10 ** np.random.default_rng(0).uniform(-2, 1, 2000)
+
+
+def rms_step(opt, mean_gradient, steps=300, seed=1, last=50, mean=False):
+    """Root mean square (``mean``: mean) of |w_t − w_(t−1)| / lr over the ``last`` steps, for gradients
+    mean_gradient + N(0, 1) drawn from one default_rng(seed): the measurement of chapter 7's fig-var-lion."""
+    noise = np.random.default_rng(seed)
+    n = len(mean_gradient)
+    w = np.zeros(n)
+    state, lengths = opt.init(w), []
+    for _ in range(steps):
+        w_new, state = opt.step(w, mean_gradient + noise.standard_normal(n), state)
+        lengths.append(np.abs(w_new - w) / opt.lr)
+        w = w_new
+    tail = np.array(lengths[-last:])
+    return float(tail.mean() if mean else np.sqrt(np.mean(tail**2)))
+
+
+def _lion_calls():
+    from ..optimizers import Adam, Lion
+
+    chapter = Arg(lion_mean_gradient(), "mean_gradient")
+    return (("rms_step", (Arg(Lion(lr=1e-4), "ae.Lion(lr=1e-4)"), Arg(np.zeros(500), "np.zeros(500)"))),
+            ("rms_step", (Arg(Adam(lr=0.01), "ae.Adam(lr=0.01)"), chapter)),
+            ("rms_step", (Arg(Adam(lr=1e-3), "ae.Adam(lr=1e-3)"), Arg(np.zeros(1000), "np.zeros(1000)"))),
+            ("lion_from_adamw", (1e-3, 0.1, Arg(np.zeros(1000), "np.zeros(1000)"))),
+            ("lion_from_adamw", (1e-3, 0.1, chapter)))
+
+
+def _lion_from_adamw(answers):
+    from ..optimizers import Adam
+
+    calls = _lion_calls()
+    for function, args in calls[:3]:
+        call = call_label(function, args)
+        got = _number(answers, call)
+        opt, means = args[0].value, args[1].value
+        right = rms_step(opt, means)
+        if not abs(got - right) <= 1e-9 * right:
+            mistakes = {"the mean of the step lengths, not their root mean square": rms_step(opt, means, mean=True),
+                        "averaged over all the steps: take the last 50 only": rms_step(opt, means, last=300),
+                        "not divided by lr: the step length is in units of lr": opt.lr * right}
+            named = [why for why, value in mistakes.items() if abs(got - value) <= 1e-9 * abs(value)]
+            raise _Wrong(f"{call} gave {got!r}, but the measurement gives {right!r}"
+                         + (f": {named[0]}." if named else ". Draw the noise as in the statement (one "
+                            "default_rng(seed), standard_normal(n) per step) from w = 0."))
+    lines = ["✓ rms_step measures the chapter's step lengths"]
+    for function, args in calls[3:]:
+        call = call_label(function, args)
+        got = answers[call]
+        if not (isinstance(got, (tuple, list)) and len(got) == 2):
+            raise _Wrong(f"{call} should return (lion_lr, lion_weight_decay); got {got!r}"[:400])
+        lion_lr, lion_wd = _number({"lr": got[0]}, "lr"), _number({"wd": got[1]}, "wd")
+        means = args[2].value
+        adam_rms = rms_step(Adam(lr=1e-3), means)
+        if not abs(lion_lr / (1e-3 * adam_rms) - 1) < 1e-6:
+            why = (": that is lr / rms; Lion's steps have length lr, Adam's lr · rms, so Lion's lr is lr · rms"
+                   if abs(lion_lr / (1e-3 / adam_rms) - 1) < 1e-6 else "")
+            raise _Wrong("\n".join(lines + [f"{call}: lion_lr = {lion_lr:.4g}, but Lion's steps are as long as "
+                                            f"Adam's (rms {1e-3 * adam_rms:.4g}) at lr = {1e-3 * adam_rms:.4g}"
+                                            f"{why}."]))
+        if not abs(lion_lr * lion_wd / 1e-4 - 1) < 1e-9:
+            why = " The weight decay came back unchanged: scale it so that lr · weight_decay stays the same." if (
+                abs(lion_wd - 0.1) < 1e-12) else ""
+            raise _Wrong("\n".join(lines + [f"{call}: lr · weight_decay is {lion_lr * lion_wd:.4g} for Lion, but "
+                                            f"1e-3 · 0.1 = 1e-4 for the AdamW recipe.{why}"]))
+    return "\n".join(lines + ["✓ Lion's settings match the AdamW recipe's step length and decay"])
+
+
+# -- chapter 8 --------------------------------------------------------------------------------------------------
+KERAS_STEPS_PER_EPOCH, KERAS_TOTAL_STEPS = 34, 510  # chapter 8: ceil(1077 training images / 32), 15 epochs
+WARMUP_SETTINGS = ((0.01, KERAS_STEPS_PER_EPOCH, KERAS_TOTAL_STEPS - KERAS_STEPS_PER_EPOCH, 0.0),  # the chapter's
+                   (0.005, 10, 50, 0.002))  # peak, warmup_steps, decay_steps, initial
+
+
+def keras_cosine(k, peak, warmup_steps, decay_steps, initial=0.0, *, clamp=True, from_zero=False, offset=True):
+    """The rate of eq-keras-cosine after k steps taken: Keras's CosineDecay(initial, decay_steps,
+    warmup_target=peak, warmup_steps=warmup_steps) (tests/test_value_judges.py holds it to Keras's)."""
+    if k < warmup_steps:
+        start = 0.0 if from_zero else initial
+        return start + (peak - start) * k / warmup_steps
+    done = (k - warmup_steps if offset else k) / decay_steps
+    return peak / 2 * (1 + np.cos(np.pi * (min(done, 1.0) if clamp else done)))
+
+
+def warmup_points(warmup_steps, decay_steps):
+    W, D = warmup_steps, decay_steps
+    return sorted({0, 1, W // 2, W - 1, W, W + 1, W + D // 2, W + D - 1, W + D, W + D + 7})
+
+
+ADAMEDU_LR_T = lambda W, D: (1, 2, W, W + 1, W + D + 1)  # noqa: E731 (the steps t at which adamedu_lr is read)
+
+
+def _warmup_calls():
+    calls = []
+    for setting in WARMUP_SETTINGS:
+        calls += [("warmup_cosine", (k, *setting)) for k in warmup_points(*setting[1:3])]
+        calls.append(("adamedu_lr", setting, tuple((t,) for t in ADAMEDU_LR_T(*setting[1:3]))))
+    return tuple(calls)
+
+
+def _warmup_cosine(answers):
+    for peak, W, D, initial in WARMUP_SETTINGS:
+        setting = (peak, W, D, initial)
+        for k in warmup_points(W, D):
+            call = call_label("warmup_cosine", (k, *setting))
+            got = _number(answers, call)
+            right = keras_cosine(k, *setting)
+            if abs(got - right) > 1e-6 * peak:
+                mistakes = {"the warm-up starts at initial, not at 0": dict(from_zero=True),
+                            "after decay_steps the rate stays at 0: clip the fraction of the decay at 1":
+                                dict(clamp=False),
+                            "the decay counts its steps from the end of the warm-up, k − warmup_steps":
+                                dict(offset=False)}
+                named = [why for why, change in mistakes.items()
+                         if abs(got - keras_cosine(k, *setting, **change)) <= 1e-9 * peak]
+                phase = ("the warm-up: a straight line from initial to peak over warmup_steps steps" if k < W else
+                         "the decay: peak/2 · (1 + cos(π · min(k − W, D) / D))")
+                raise _Wrong(f"{call} = {got:.6g}, but Keras's CosineDecay gives {right:.6g} after {k} steps "
+                             f"({phase})" + (f": {named[0]}." if named else "."))
+        call = call_label("adamedu_lr", setting, tuple((t,) for t in ADAMEDU_LR_T(W, D)))
+        got = answers[call]
+        if not isinstance(got, (list, tuple)) or len(got) != len(ADAMEDU_LR_T(W, D)):
+            raise _Wrong(f"adamedu_lr{setting} should return a function lr(t); calling it gave {got!r}"[:400])
+        for t, value in zip(ADAMEDU_LR_T(W, D), got, strict=True):
+            value = _number({"lr(t)": value}, "lr(t)")
+            right = keras_cosine(t - 1, *setting)
+            if abs(value - right) > 1e-6 * peak:
+                why = (" Keras passes the steps already taken (from 0), adamedu passes t (from 1): step t gets "
+                       "schedule(t − 1)." if abs(value - keras_cosine(t, *setting)) <= 1e-9 * peak else "")
+                raise _Wrong(f"adamedu_lr{setting}({t}) = {value:.6g}, but Keras takes step t = {t} with "
+                             f"schedule({t - 1}) = {right:.6g}.{why}")
+    return "✓ warmup_cosine is Keras's CosineDecay; adamedu_lr counts t from 1"
+
+
+def _half_step_calls():
+    from ..optimizers import Adam
+
+    return tuple(("half_step_gradient", (Arg(opt, label),)) for opt, label in [
+        (Adam(), "ae.Adam()"), (Adam(eps=1e-7, eps_hat=True), "ae.Adam(eps=1e-7, eps_hat=True)"),
+        (Adam(eps=1e-7, eps_hat=True, beta2=0.98), "ae.Adam(eps=1e-7, eps_hat=True, beta2=0.98)"),
+        (Adam(lr=0.1, eps=1e-6), "ae.Adam(lr=0.1, eps=1e-6)")])
+
+
+def first_step(opt, g):
+    """|w_1| / lr: the optimizer's first step from w = 0 with gradient g (chapter 8's first_step)."""
+    w = np.zeros(1)
+    w_1, _ = opt.step(w, np.array([g]), opt.init(w))
+    return abs(w_1[0]) / opt.lr
+
+
+def _keras_half_step(answers):
+    for function, args in _half_step_calls():
+        call = call_label(function, args)
+        got = _number(answers, call)
+        opt = args[0].value
+        # first step lr·g/(g + ε) (Algorithm 1), lr·g/(g + ε̂/√(1 − β2)) (Keras's form): half of lr at g = that ε
+        right = opt.eps / np.sqrt(1 - opt.beta2) if opt.eps_hat else opt.eps
+        if not (got > 0 and abs(got / right - 1) < 1e-5):
+            why = (" That is where the step is half of lr · lr: first_step(opt, g) is already in units of lr, so "
+                   "compare it with 0.5." if got > 0 and abs(first_step(opt, got) - 0.5 * opt.lr) < 1e-4 else
+                   " That is ε̂ itself; in Algorithm 1's terms Keras's first step adds ε̂ / √(1 − β2)."
+                   if opt.eps_hat and abs(got / opt.eps - 1) < 1e-5 else "")
+            raise _Wrong(f"{call} = {got:.6g}, but the first step is half of lr at |g| = {right:.6g}.{why} "
+                         "Bisect on log g until high / low < 1 + 1e-6.")
+    return "✓ half_step_gradient finds the ε of each Adam: Algorithm 1's, Keras's at t = 1, and for β2 = 0.98"
+
+
+ADAM_SETTINGS = {  # chapter 8's adam_settings: label -> ae.Adam's options
+    "Algorithm 1, eps = 1e-8": {},
+    "Algorithm 1, eps = 1e-7": {"eps": 1e-7},
+    "Algorithm 1, eps = 1e-7 / sqrt(1 - beta2)": {"eps": 1e-7 / np.sqrt(1 - 0.999)},
+    "Keras's form, eps_hat = 1e-7": {"eps": 1e-7, "eps_hat": True},
+}
+X0_MATCH, STEPS_MATCH = np.array([1.0, 1.0]), 30
+_KERAS_PATH = ("keras_path", (Arg("__import__('keras').optimizers.Adam()", "keras.optimizers.Adam()", expr=True),
+                              Arg("__import__('adamedu').Quadratic([1.0, 10.0])", "ordinary_gradients", expr=True),
+                              Arg(X0_MATCH, "x0_match"), STEPS_MATCH))
+
+
+def match_gaps():
+    """The largest gap of each setting's path to Keras's Adam (the numpy Keras form, which the package's tests hold
+    to Keras's), relative to the distance it travels, on chapter 8's small_gradients."""
+    from .. import problems
+    from ..loop import minimize
+    from ..optimizers import Adam
+
+    small = problems.Quadratic([1e-6, 1e-5])
+    reference = minimize(small, X0_MATCH, Adam(**ADAM_SETTINGS["Keras's form, eps_hat = 1e-7"]), STEPS_MATCH).path
+    travel = np.max(np.abs(reference - X0_MATCH))
+    return {label: float(np.max(np.abs(minimize(small, X0_MATCH, Adam(**options), STEPS_MATCH).path - reference))
+                         / travel) for label, options in ADAM_SETTINGS.items()}
+
+
+def _keras_path(answers):
+    from .. import problems
+    from ..loop import minimize
+    from ..optimizers import Adam
+
+    call = call_label(*_KERAS_PATH)
+    path = _array(answers, call)
+    expected = minimize(problems.Quadratic([1.0, 10.0]), X0_MATCH, Adam(eps=1e-7, eps_hat=True), STEPS_MATCH).path
+    if path.shape != expected.shape:
+        why = " The first row is x0." if path.shape == (STEPS_MATCH, 2) else ""
+        raise _Wrong(f"{call} returned an array of shape {path.shape}; it should be (steps + 1, len(x0)) = "
+                     f"{expected.shape}.{why}")
+    if not np.allclose(path, expected, atol=1e-5):
+        raise _Wrong(f"{call} ends at {path[-1]}, but Keras's Adam ends at {expected[-1]} (ae.Adam(eps=1e-7, "
+                     "eps_hat=True) in numpy). Does every step use the gradient at the current w?")
+    gaps = match_gaps()
+    measured = sorted(gaps, key=gaps.get)
+    lines = ["✓ your loop trains like Keras's Adam", "largest gap to Keras's Adam, relative to its distance travelled:",
+             *(f"    {label:42s} {gaps[label]:6.1%}" for label in measured)]
+    order = answers[call_label("predicted_order", ())]
+    if not (isinstance(order, (list, tuple)) and sorted(map(str, order)) == sorted(ADAM_SETTINGS)):
+        raise _Wrong("\n".join(lines + [f"predicted_order() should return the four labels of adam_settings, each "
+                                        f"once; got {order!r}"[:400]]))
+    if list(order) != measured:
+        why = (" You ordered them from the farthest to the closest." if list(order) == measured[::-1] else
+               " Which setting takes Keras's first step exactly (eq-keras-first-step)? And how does Keras's effective "
+               "ε change over the 30 steps?")
+        raise _Wrong("\n".join(lines + [f"your order {list(order)} is not the measured one.{why}"]))
+    return "\n".join(lines + ["✓ your prediction was right"])
+
+
+def torch_sgd_path(problem, x0, lr, momentum, nesterov, steps):
+    """PyTorch's SGD with momentum (buffer u ← βu + g; step lr·u, or lr·(g + βu) with Nesterov), written from
+    torch/optim/sgd.py's documented update; tests/test_value_judges.py holds it to torch.optim.SGD."""
+    w, u, path = np.array(x0, dtype=float), None, [np.array(x0, dtype=float)]
+    for _ in range(steps):
+        g = problem.grad(w)
+        u = g.copy() if u is None else momentum * u + g
+        w = w - lr * (g + momentum * u if nesterov else u)
+        path.append(w)
+    return np.array(path)
+
+
+SCHEDULE_K = (0, 1, 5, 10, 11, 30, 50)
+
+
+def _momentum_from_torch(answers):
+    from .. import problems
+    from ..loop import minimize
+    from ..optimizers import Momentum
+
+    ravine, x0 = problems.ravine(), np.array([1.5, 1.5])
+    for nesterov in (False, True):
+        call = call_label("momentum_from_torch", (0.01, 0.9, nesterov))
+        got = answers[call]
+        if not isinstance(got, Momentum):
+            raise _Wrong(f"{call} should return an ae.Momentum, got {got!r}"[:400])
+        ours = minimize(ravine, x0, got, 30).path
+        theirs = torch_sgd_path(ravine, x0, 0.01, 0.9, nesterov, 30)
+        if not np.allclose(ours, theirs, rtol=1e-9, atol=1e-12):
+            hint = ""
+            if np.isclose(got.lr, 0.01):
+                hint = (" Your lr is PyTorch's unchanged; but ae.Momentum steps along the moving average m, which is "
+                        "(1 − beta) times PyTorch's buffer u (eq-mom-lr-translation).")
+            elif got.beta != 0.9 or got.nesterov != nesterov:
+                hint = " Keep beta = momentum and the nesterov flag as they are."
+            raise _Wrong(f"with nesterov={nesterov}, {got!r} ends at {ours[-1]}, PyTorch's SGD(lr=0.01, "
+                         f"momentum=0.9) at {theirs[-1]}.{hint}"[:800])
+    lines = ["✓ momentum_from_torch takes PyTorch's SGD steps, with and without Nesterov"]
+    schedule = answers[call_label("schedule_for_to_keras", (0.01, 0.9, 10, 40))]
+    if type(schedule).__name__ != "CosineDecay":
+        raise _Wrong("\n".join(lines + [f"schedule_for_to_keras should return a Keras CosineDecay "
+                                        f"(keras.optimizers.schedules), got {schedule!r}"[:400]]))
+    rates = answers[call_label("schedule_for_to_keras", (0.01, 0.9, 10, 40), tuple((k,) for k in SCHEDULE_K))]
+    for k, rate in zip(SCHEDULE_K, rates, strict=True):
+        rate, recipe = _number({"rate": rate}, "rate"), keras_cosine(k, 0.01, 10, 40)
+        if not np.isclose(rate, recipe / (1 - 0.9), rtol=1e-5, atol=1e-9):
+            why = (" That is the recipe's PyTorch rate unchanged; but to_keras's learning_rate replaces the lr of the "
+                   "adamedu optimizer: which lr did momentum_from_torch set for PyTorch's 0.01?"
+                   if np.isclose(rate, recipe, rtol=1e-5, atol=1e-9) else "")
+            raise _Wrong("\n".join(lines + [f"after {k} steps taken your schedule gives {rate:.6g}; in adamedu's "
+                                            f"units the recipe's rate is {recipe / (1 - 0.9):.6g}.{why}"]))
+    return "\n".join(lines + ["✓ PyTorch's SGD steps, and the schedule in adamedu's units"])
+
+
 VALUE_EXERCISES = {
     ex.name: ex
     for ex in [
@@ -382,6 +855,22 @@ VALUE_EXERCISES = {
         ValueExercise("smallest_beta2", (), (("smallest_beta2", (5.0,)),), _smallest_beta2),
         ValueExercise("predicted_error", ("predicted_error", "w_ex", "adam_error"), (), _predicted_error),
         ValueExercise("adam_final_loss", (), tuple(("adam_final_loss", (d,)) for d in ROTATIONS), _adam_final_loss),
+        ValueExercise("adamax_p_norm", (), (("adamax_u", (_G_HAND, 0.5)),
+                                            ("adamax_u", (Arg(adamax_figure_gradients(), "grads_ex"), 0.99)),
+                                            *(("p_norm_scale", (_G_HAND, p, 0.5)) for p in (1, 2, 128))),
+                      _adamax_p_norm),
+        ValueExercise("nadam_schedule", (), (*(("mu_reaches", c) for c in NADAM_REACH),
+                                             *(("psi_for", c) for c in NADAM_PSI)), _nadam_schedule),
+        ValueExercise("radam_switch", (), tuple(("radam_switch", c) for c in RADAM_CASES), _radam_switch),
+        ValueExercise("lion_from_adamw", (), _lion_calls(), _lion_from_adamw),
+        ValueExercise("warmup_cosine", (), _warmup_calls(), _warmup_cosine),
+        ValueExercise("keras_half_step", (), _half_step_calls(), _keras_half_step),
+        ValueExercise("keras_path", (), (_KERAS_PATH, ("predicted_order", ())), _keras_path),
+        ValueExercise("momentum_from_torch", (), (("momentum_from_torch", (0.01, 0.9, False)),
+                                                  ("momentum_from_torch", (0.01, 0.9, True)),
+                                                  ("schedule_for_to_keras", (0.01, 0.9, 10, 40)),
+                                                  ("schedule_for_to_keras", (0.01, 0.9, 10, 40),
+                                                   tuple((k,) for k in SCHEDULE_K))), _momentum_from_torch),
     ]
 }
 
@@ -406,7 +895,7 @@ def judge_values(name, answers):
     for k, v in answers.items():
         if isinstance(v, Raised):
             return Verdict(name, False, f"{k} raised {v.type_name}: {v.message}")
-    absent = [k for k in (*ex.fetch, *(call_label(f, a) for f, a in ex.calls)) if k not in answers]
+    absent = [k for k in (*ex.fetch, *(label for label, *_ in calls_of(ex))) if k not in answers]
     if absent:
         return Verdict(name, False, f"no answer for {', '.join(absent)}")
     try:
@@ -425,8 +914,8 @@ def collect(name, scope):
 
     ex = VALUE_EXERCISES[name]
     answers = {k: scope[k] if k in scope else Missing(k) for k in ex.fetch}
-    for function, args in ex.calls:
-        label, fn = call_label(function, args), scope.get(function)
+    for label, function, args, then in calls_of(ex):
+        fn = scope.get(function)
         if fn is None:
             answers[label] = Missing(function)
         elif not callable(fn):
@@ -434,7 +923,10 @@ def collect(name, scope):
                                                  f"{type(fn).__name__}")
         else:
             try:
-                answers[label] = fn(*args)
+                value = fn(*(resolve(a, scope) for a in args))
+                if then is not None:
+                    value = [np.asarray(value(*(resolve(a, scope) for a in targs))) for targs in then]
+                answers[label] = value
             except NotImplementedError:
                 answers[label] = Raised("NotImplementedError")
             except Exception as err:

@@ -26,7 +26,10 @@ explorable): nothing is fetched from elsewhere. The figures therefore use only t
 types (scatter, heatmap, contour here; tests/test_plotly_bundle.py checks it).
 
 Every path shown is a :func:`adamedu.minimize` run; ``Explorable.runs`` keeps them, keyed by the controls'
-values, so a test can compare what the figure holds with a fresh run.
+values, so a test can compare what the figure holds with a fresh run. To keep the pages light (issue 13: a
+chapter page under ~5 MB), the page carries 4 significant digits of each number, the landscapes' contours on a
+50 × 50 grid, and the race's loss curves only at the steps where they bend (:func:`_loss_curve`: within a
+thousandth of the plotted range of the full curve); paths keep every iterate.
 """
 
 # L (the smoothness constant) and T (the warm-up length) keep the capitals of their equations.
@@ -53,7 +56,8 @@ __all__ = ["Explorable", "gd_learning_rate", "momentum_rate", "momentum_rate_map
            "adam_bias_correction", "adamw_settling", "warmup_vs_radam", "LANDSCAPES"]
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
-_DIGITS = 6  # significant digits of the numbers a page carries: the paths equal the runs to ~1e-6, relatively
+_DIGITS = 4  # significant digits of the numbers a page carries: the paths equal the runs to 5e-4, relatively
+# (a pixel of a 400-pixel panel is 2.5e-3 of it): the page stays light
 _CONTROL_SPACE = 60  # pixels below the plot for each Plotly slider (JupyterLab); the site uses native controls
 _BELOW = 95  # pixels below the plot area for the x-axis's ticks and title, and the legend
 
@@ -223,6 +227,55 @@ def _colors():
     return [matplotlib.colors.to_hex(c) for c in matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]]
 
 
+# -- the runs -----------------------------------------------------------------------------------------------
+
+
+def _sweep(settings, problem, x0, make_optimizer, steps):
+    """``{setting: minimize(problem, x0, make_optimizer(setting), steps)}`` for each setting of a grid.
+
+    ``problem`` is a Problem, or a function of the setting that returns one (Adam + L2's penalized problem
+    changes with λ). Every path an explorable shows is one of these runs.
+    """
+    return {s: minimize(problem(s) if callable(problem) else problem, x0, make_optimizer(s), steps)
+            for s in settings}
+
+
+def _simplified(x, y, tolerance):
+    """Indices of the points of the curve (x, y) to keep: straight lines between kept points pass within
+    ``tolerance`` (vertically, in the units plotted) of every dropped point (Ramer, Douglas and Peucker's
+    simplification). The first and last points are kept; a curve with a non-finite value is kept whole."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    n = len(y)
+    if n <= 2 or not np.all(np.isfinite(y)):
+        return np.arange(n)
+    keep = np.zeros(n, dtype=bool)
+    keep[[0, -1]] = True
+    spans = [(0, n - 1)]
+    while spans:
+        i, j = spans.pop()
+        if j <= i + 1:
+            continue
+        between = np.arange(i + 1, j)
+        line = y[i] + (y[j] - y[i]) * (x[between] - x[i]) / (x[j] - x[i])
+        k = int(np.argmax(np.abs(y[between] - line)))
+        if abs(y[between[k]] - line[k]) > tolerance:
+            keep[between[k]] = True
+            spans += [(i, between[k]), (between[k], j)]
+    return np.flatnonzero(keep)
+
+
+def _loss_curve(losses, log, pixels=1e-3):
+    """(steps, losses) of a loss curve thinned where it is smooth: within ``pixels`` of the plotted range (a
+    thousandth: under half a pixel of a 400-pixel panel) of the full curve, on a log or a linear axis."""
+    losses = np.asarray(losses, dtype=float)
+    steps = np.arange(len(losses))
+    shown = np.log10(losses) if log and np.all(losses > 0) else losses
+    finite = shown[np.isfinite(shown)]
+    span = float(np.ptp(finite)) if finite.size else 0.0
+    keep = _simplified(steps, shown, pixels * span) if span > 0 else np.arange(len(losses))
+    return steps[keep], losses[keep]
+
+
 # -- building blocks of the figures -------------------------------------------------------------------------
 
 
@@ -260,7 +313,7 @@ def _axis(title, domain, *, log=False, range_=None, anchor=None, equal_to=None):
     return axis
 
 
-def _landscape(problem, window, name_axes=("x", "y"), resolution=70, showscale=True, bar_x=0.46):
+def _landscape(problem, window, name_axes=("x", "y"), resolution=50, showscale=True, bar_x=0.46):
     """Contours of log10(loss − min) over ``window`` (a log scale gives a ravine's floor as many lines as its walls)."""
     (x0, x1), (y0, y1) = window
     xs, ys = np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution)
@@ -340,7 +393,7 @@ def gd_learning_rate(lrs=GD_LRS, default=0.08, x0=(1.5, 1.5), steps=40):
     problem = ravine()
     lrs = _grid(lrs, "lrs", "gd_learning_rate")
     active = _index_of(default, lrs, "default", "gd_learning_rate")
-    runs = {lr: minimize(problem, x0, GradientDescent(lr=lr), steps) for lr in lrs}
+    runs = _sweep(lrs, problem, x0, lambda lr: GradientDescent(lr=lr), steps)
     limit = 2 / problem.L
     window = ((-2.0, 2.0), (-2.0, 2.0))
     color = _colors()[0]
@@ -414,7 +467,8 @@ def momentum_rate_map(lrs=None, betas=None, default=(0.1, 0.9), x0=(1.5, 1.5), s
     lrs, betas = _grid(lrs, "lrs", "momentum_rate_map"), _grid(betas, "betas", "momentum_rate_map")
     a_active = _index_of(default[0], lrs, "default α", "momentum_rate_map")
     b_active = _index_of(default[1], betas, "default β", "momentum_rate_map")
-    runs = {(lr, beta): minimize(problem, x0, Momentum(lr=lr, beta=beta), steps) for lr in lrs for beta in betas}
+    runs = _sweep([(lr, beta) for lr in lrs for beta in betas], problem, x0,
+                  lambda s: Momentum(lr=s[0], beta=s[1]), steps)
 
     map_lrs = np.geomspace(0.005, 5.0, resolution)
     map_betas = np.linspace(0.0, 0.99, resolution)
@@ -515,9 +569,8 @@ def optimizer_race(lrs=None, defaults=None, landscapes=tuple(LANDSCAPES), steps=
     for land in landscapes:
         factory, x0, window = LANDSCAPES[land]
         problem = factory()
-        for name in names:
-            for lr in lrs[name]:
-                runs[(land, name, lr)] = minimize(problem, x0, _RACERS[name](lr=lr), steps)
+        runs.update(_sweep([(land, name, lr) for name in names for lr in lrs[name]], problem, x0,
+                           lambda s: _RACERS[s[1]](lr=s[2]), steps))
         first = land == landscapes[0]
         group = {"contour": len(data)}
         data.append({**_landscape(problem, window), "visible": first})
@@ -530,8 +583,8 @@ def optimizer_race(lrs=None, defaults=None, landscapes=tuple(LANDSCAPES), steps=
         for i, name in enumerate(names):
             run = runs[(land, name, lrs[name][active[name]])]
             group["losses"].append(len(data))
-            data.append({**_curve_trace(_shown_loss(run.losses, land), name, colors[i]), "visible": first,
-                         "legendgroup": name})
+            t, loss = _loss_curve(_shown_loss(run.losses, land), log=land != "saddle")
+            data.append({**_curve_trace(loss, name, colors[i], x=t), "visible": first, "legendgroup": name})
         group["start"] = len(data)
         data.append({**_point_trace(x0, "start", "white", size=10, showlegend=first), "visible": first})
         groups.append(group)
@@ -563,8 +616,9 @@ def optimizer_race(lrs=None, defaults=None, landscapes=tuple(LANDSCAPES), steps=
             xs, ys = [], []
             for land in landscapes:
                 run = runs[(land, name, lr)]
-                xs += [_num(run.path[:, 0]), list(range(len(run.losses)))]
-                ys += [_num(run.path[:, 1]), _num(_shown_loss(run.losses, land))]
+                t, loss = _loss_curve(_shown_loss(run.losses, land), log=land != "saddle")
+                xs += [_num(run.path[:, 0]), _num(t)]
+                ys += [_num(run.path[:, 1]), _num(loss)]
             steps_args.append([{"x": xs, "y": ys}, ids])
         sliders.append(_slider(f"{name} α", [_fmt(lr) for lr in lrs[name]], steps_args, active[name], index=i,
                                n=len(names)))
@@ -613,8 +667,8 @@ def adam_bias_correction(beta2s=ADAM_BETA2S, default=0.999, lr=0.1, x0=(1.5, 1.5
     problem = ravine()
     beta2s = _grid(beta2s, "beta2s", "adam_bias_correction")
     active = _index_of(default, beta2s, "default", "adam_bias_correction")
-    runs = {(on, b2): minimize(problem, x0, Adam(lr=lr, beta2=b2, bias_correction=on), steps)
-            for on in (True, False) for b2 in beta2s}
+    runs = _sweep([(on, b2) for on in (True, False) for b2 in beta2s], problem, x0,
+                  lambda s: Adam(lr=lr, beta2=s[1], bias_correction=s[0]), steps)
     window = ((-2.0, 2.0), (-2.0, 2.0))
     colors = _colors()
     settings = [(True, "bias correction on", colors[3], None), (False, "bias correction off", colors[2], "dot")]
@@ -679,10 +733,10 @@ def adamw_settling(weight_decays=ADAMW_DECAYS, default=1.0, lr=0.1, steps=1000, 
     decays = _grid(weight_decays, "weight_decays", "adamw_settling")
     active = _index_of(default, decays, "default", "adamw_settling")
     x0 = (0.0, 0.0)
-    runs = {}
-    for lam in decays:
-        runs[("Adam + L2", lam)] = minimize(Quadratic(h + lam, c=h * c / (h + lam)), x0, Adam(lr=lr), steps)
-        runs[("AdamW", lam)] = minimize(problem, x0, AdamW(lr=lr, weight_decay=lam), steps)
+    runs = _sweep([("Adam + L2", lam) for lam in decays],
+                  lambda s: Quadratic(h + s[1], c=h * c / (h + s[1])), x0, lambda s: Adam(lr=lr), steps)
+    runs.update(_sweep([("AdamW", lam) for lam in decays], problem, x0,
+                       lambda s: AdamW(lr=lr, weight_decay=s[1]), steps))
     colors = _colors()
     window = ((-1.0, 4.0), (-4.0, 1.0))
 
@@ -771,12 +825,12 @@ def warmup_vs_radam(warmups=WARMUPS, default=100, lr=0.3, sigma=20.0, probe_step
     active = _index_of(default, warmups, "default", "warmup_vs_radam")
     slope, noisy = _Slope(), Noisy(ravine(), sigma, seed=0)
     x0, s0 = (1.5, 1.5), np.zeros(1)
-    runs = {("probe", "RAdam"): minimize(slope, s0, RAdam(lr=1.0, eps=0.0), probe_steps),
-            ("noisy", "RAdam"): minimize(noisy, x0, RAdam(lr=lr), steps),
-            ("noisy", "Adam"): minimize(noisy, x0, Adam(lr=lr), steps)}
-    for T in warmups:
-        runs[("probe", T)] = minimize(slope, s0, Adam(lr=_warmed(1.0, T), eps=0.0), probe_steps)
-        runs[("noisy", T)] = minimize(noisy, x0, Adam(lr=_warmed(lr, T)), steps)
+    runs = _sweep([("probe", "RAdam")] + [("probe", T) for T in warmups], slope, s0,
+                  lambda s: RAdam(lr=1.0, eps=0.0) if s[1] == "RAdam" else Adam(lr=_warmed(1.0, s[1]), eps=0.0),
+                  probe_steps)
+    runs.update(_sweep([("noisy", "RAdam"), ("noisy", "Adam")] + [("noisy", T) for T in warmups], noisy, x0,
+                       lambda s: {"RAdam": RAdam, "Adam": Adam}[s[1]](lr=lr) if s[1] in ("RAdam", "Adam")
+                       else Adam(lr=_warmed(lr, s[1])), steps))
     shown = np.unique(np.geomspace(1, probe_steps, 150).round().astype(int))  # a log axis: steps spread evenly on it
 
     def multiplier(run):
