@@ -83,7 +83,7 @@ __all__ = [
     "FullMatrixAdaGrad", "Shampoo", "Muon", "newton_schulz", "Partition", "muon_with_adamw",
     # memory at scale: Adafactor's factored second moment, 8-bit blockwise states, what a state costs
     "Adafactor", "EightBitState", "quantize_blockwise", "dequantize_blockwise", "state_nbytes", "adam_state_bytes",
-    # the compiled engine (needs numba: pip install adamedu[fast])
+    # the compiled engine (needs numba: pip install numba, or the fast extra)
     "compiled",
     # objective functions with analytic gradients, and the loop that runs an optimizer on them
     "Problem", "Quadratic", "ravine", "Rosenbrock", "Saddle", "Noisy", "ReddiOnline", "LinearRegression",

@@ -85,7 +85,7 @@ def _adamedu(engine):
     try:
         import numba  # noqa: F401 - the engine's extra
     except ImportError:
-        raise Unavailable("numba is not installed (pip install adamedu[fast])") from None
+        raise Unavailable("numba is not installed (pip install numba)") from None
     return adamedu.compiled(adamedu.Adam())
 
 

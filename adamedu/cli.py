@@ -47,7 +47,7 @@ def main(argv=None):
     try:
         from .course import student_edition
     except ImportError as err:  # nbformat comes with the book's extra
-        sys.exit(f"adamedu student-edition needs nbformat ({err}); install adamedu[book]")
+        sys.exit(f"adamedu student-edition needs nbformat ({err}); {_STUDENT_EXTRA}")
     try:
         written = student_edition.make_student_edition(args.out_dir, book=args.book or student_edition.BOOK,
                                                        overwrite=args.overwrite)
@@ -58,11 +58,14 @@ def main(argv=None):
     print(f"wrote {len(written)} notebook(s) to {args.out_dir}")
 
 
+_STUDENT_EXTRA = 'install the student extra: pip install -e ".[student]" in adamedu\'s folder'
+
+
 def _grade(args):
     try:
         from .course import grade, student_edition
     except ImportError as err:  # nbformat and nbclient come with the book's extra
-        sys.exit(f"adamedu grade needs nbformat and nbclient ({err}); install adamedu[book]")
+        sys.exit(f"adamedu grade needs nbformat and nbclient ({err}); {_STUDENT_EXTRA}")
     try:
         rows = grade.grade_class(args.submissions, args.out, args.source or student_edition.BOOK,
                                  timeout=args.timeout, jobs=args.jobs, overwrite=args.overwrite, seed=args.seed,

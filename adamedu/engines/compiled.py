@@ -597,8 +597,8 @@ def _per_param(opt, paths):
 def compiled(opt, *, cache_dir=None, parallel_from=PARALLEL_FROM, compile_from=COMPILE_FROM, threads="auto"):
     """``opt`` run by a compiled kernel: one fused loop over the elements, multi-threaded for large arrays.
 
-    Needs numba (``pip install adamedu[fast]``). The rule is ``opt.update`` itself, traced (see the module's
-    docstring); ``step(..., inplace=True)`` is the fast path. Kernels are cached in ``cache_dir``
+    Needs numba (``pip install numba``, or the ``fast`` extra). The rule is ``opt.update`` itself, traced (see the
+    module's docstring); ``step(..., inplace=True)`` is the fast path. Kernels are cached in ``cache_dir``
     (default: see :func:`default_cache_dir`). Arrays of ``parallel_from`` elements or more use numba's threads
     (``threads="auto"``: only while the machine has a core to spare; ``True``: always; ``False``: never);
     a step on fewer than ``compile_from`` elements in all runs on ``opt.step`` (default 0: none; same results).
@@ -616,7 +616,8 @@ def compiled(opt, *, cache_dir=None, parallel_from=PARALLEL_FROM, compile_from=C
     try:
         import numba  # noqa: F401 - only to fail early and clearly
     except ImportError:
-        raise ImportError("adamedu.compiled needs numba: pip install adamedu[fast]") from None
+        raise ImportError("adamedu.compiled needs numba: pip install numba (or pip install -e \".[fast]\" in adamedu's "
+                          "folder)") from None
     if not callable(getattr(opt, "update", None)) or not hasattr(opt, "slots"):
         raise TypeError(f"compiled() takes an adamedu optimizer, got {opt!r}")
     if not getattr(opt, "elementwise", True):

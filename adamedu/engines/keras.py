@@ -50,10 +50,10 @@ try:
     import keras
 except ImportError as err:
     raise ImportError("adamedu.keras needs Keras 3 and TensorFlow, which are not installed: "
-                      "pip install adamedu[keras]") from err
+                      "pip install keras tensorflow (or pip install -e \".[keras]\" in adamedu's folder)") from err
 if not hasattr(keras, "ops"):  # Keras 2 (tf.keras) has no backend-neutral ops
     raise ImportError(f"adamedu.keras needs Keras 3, found Keras {getattr(keras, '__version__', '?')}: "
-                      "pip install adamedu[keras]")
+                      "pip install \"keras>=3\"")
 
 __all__ = ["to_keras", "KerasOptimizer", "keras_ops"]
 

@@ -64,7 +64,8 @@ from .rules import check_rule
 try:
     import torch
 except ImportError as err:
-    raise ImportError("adamedu.torch needs PyTorch, which is not installed: pip install adamedu[torch]") from err
+    raise ImportError("adamedu.torch needs PyTorch, which is not installed: pip install torch "
+                      "(a CPU-only build is enough; see the README, \"Use it in PyTorch\")") from err
 
 __all__ = ["to_torch", "TorchOptimizer", "torch_ops", "TORCH_OPTIONS"]
 
