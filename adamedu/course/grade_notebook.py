@@ -71,6 +71,7 @@ import numpy as np
 
 from ..optimizers._base import Optimizer
 from . import grading
+from .student_edition import is_hidden
 
 __all__ = ["graded_cells", "assemble", "grade_one", "read_submission", "Unreadable", "STATUSES"]
 
@@ -89,9 +90,11 @@ def nbgrader_meta(cell):
 
 
 def is_graded(cell):
-    """An autograded test cell: nbgrader's ``grade: true`` without ``solution: true``, in a code cell."""
+    """An autograded test cell: nbgrader's ``grade: true`` without ``solution: true``, in a code cell that is handed
+    out (a hidden cell, marked for nbgrader as a test worth 0 points, grades nothing here)."""
     meta = nbgrader_meta(cell)
-    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
+    return (cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
+            and not is_hidden(cell))
 
 
 def is_protected(cell):
