@@ -469,3 +469,52 @@ def test_chapters_7_and_8_graded_outside_the_kernel(tmp_path):
     untouched = by["untouched", chapters[0]]
     assert all(r["status"] == "not written" and "not written yet" in r["message"] for r in untouched), untouched
     assert {r["status"] for r in by["untouched", chapters[1]]} == {"missing"}
+
+
+# -- chapters 9 to 11: one graded run of the three chapters ----------------------------------------------------------
+def _exercises_only(nb):
+    """The notebook with only its set-up (code cells up to the import of the checks), its exercise cells and its graded
+    check cells: a submission whose other cells the student deleted. The grader restores nothing else, so the run
+    costs a kernel start and the checks, not the chapter's experiments."""
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    setup = next(i for i, c in enumerate(nb.cells)
+                 if c.cell_type == "code" and "from adamedu.grading import" in c.source)
+    nb.cells = [c for i, c in enumerate(nb.cells) if c.cell_type == "code" and (
+        i <= setup or grade_notebook.nbgrader_meta(c).get("solution") or grade_notebook.is_graded(c))]
+    return nb
+
+
+def test_chapters_9_to_11_graded_outside_the_kernel(tmp_path):
+    """Chapters 9-11 as sources (the real chapters, their check cells and metadata): the solutions get every point,
+    judged by the grader; a cheater who patches check, check_value, the judges and numpy in the kernel gets none; the
+    untouched edition is "not written yet" everywhere, never a raw error. The submissions hold only the exercise
+    and check cells (see _exercises_only), so the nine notebooks take seconds each."""
+    from adamedu.course.student_edition import BOOK
+
+    chapters = ("09_preconditioning.ipynb", "10_schedules_stability.ipynb", "11_memory_scale.ipynb")
+    sources = {c: nbformat.read(BOOK / c, as_version=4) for c in chapters}
+    make = {"full": lambda nb: nb, "cheater": lambda nb: _cheat_78(student_notebook(nb)), "untouched": student_notebook}
+    for name, edition in make.items():
+        (tmp_path / "sub" / name).mkdir(parents=True)
+        for c in chapters:
+            nbformat.write(_exercises_only(edition(sources[c])), tmp_path / "sub" / name / c)
+    done = _cli(tmp_path / "sub", "--out", tmp_path / "out", "--jobs", 2, "--source", BOOK, "--timeout", 120)
+    assert done.returncode == 0, done.stderr
+    rows = [r for r in csv.DictReader(open(tmp_path / "out" / "grades.csv", encoding="utf-8"))
+            if r["notebook"] in chapters]
+    by = {}
+    for r in rows:
+        by.setdefault((r["student"], r["notebook"]), []).append(r)
+    for c in chapters:
+        full = by["full", c]
+        assert len(full) == 1 and all(r["status"] == "passed" and float(r["points"]) == float(r["max_points"]) == 3
+                                      and r["judged_by"] == "grader" for r in full), full
+        cheat = by["cheater", c]
+        assert all(r["status"] == "failed" and float(r["points"]) == 0 and r["judged_by"] == "grader"
+                   and "✓ correct" not in r["message"] for r in cheat), cheat
+        untouched = by["untouched", c]
+        assert all(r["status"] == "not written" and "not written yet" in r["message"] for r in untouched), untouched
+    messages = {(r["student"], r["notebook"][:2]): r["message"] for r in rows}
+    assert "✓ by hand: diag(3, 4) / 5" in messages["full", "09"]  # both judges of the cell spoke
+    assert "✓ by hand: 0, 5e-4, 1e-3" in messages["full", "10"]
+    assert "shape ()" in messages["cheater", "09"] and "At t = 6 (half-way up)" in messages["cheater", "10"]

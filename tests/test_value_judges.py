@@ -521,18 +521,19 @@ def test_momentum_from_torch_right_and_named_mistakes():
     assert not v.passed and "the recipe's PyTorch rate unchanged" in v.message
 
 
-def test_every_chapter_7_and_8_check_is_judged_outside_the_kernel():
-    """Every graded check of chapters 7 and 8 holds only check(...)/check_value(...) calls, each with a trusted
+def test_every_chapter_7_to_11_check_is_judged_outside_the_kernel():
+    """Every graded check of chapters 7 to 11 holds only check(...)/check_value(...) calls, each with a trusted
     judge; a value check's metadata names the judges and what they read."""
     import nbformat
 
     from adamedu.course import grade_notebook
     from adamedu.course.student_edition import BOOK
 
-    for chapter in ("07_variants.ipynb", "08_keras.ipynb"):
+    for chapter, count in [("07_variants.ipynb", 4), ("08_keras.ipynb", 4), ("09_preconditioning.ipynb", 1),
+                           ("10_schedules_stability.ipynb", 1), ("11_memory_scale.ipynb", 1)]:
         nb = nbformat.read(BOOK / chapter, as_version=4)
         graded = grade_notebook.graded_cells(nb)
-        assert len(graded) == 4, chapter
+        assert len(graded) == count, chapter
         for g in graded:
             assert g["judges"] and not g["asserts"], (chapter, g)
             assert all(grade_notebook.judge_knows(e) for e, _ in g["judges"]), (chapter, g)
@@ -542,3 +543,70 @@ def test_every_chapter_7_and_8_check_is_judged_outside_the_kernel():
                 values = [f for e in judges if e in vj.VALUE_EXERCISES
                           for f in dict.fromkeys(f for _, f, *_ in vj.calls_of(vj.VALUE_EXERCISES[e]))]
                 assert cell.metadata["adamedu"] == {"judge": judges, "values": values}, (chapter, judges)
+
+
+# -- chapters 9 and 10: the hand examples ----------------------------------------------------------------------------
+def newton_schulz(x, steps):  # written from eq-pre-ns, not from the package
+    x = x / np.sqrt(np.sum(x * x))
+    for _ in range(steps):
+        gram = x @ x.T
+        x = 3.4445 * x + (-4.775 * gram + 2.0315 * gram @ gram) @ x
+    return x
+
+
+def test_newton_schulz_hand_right_and_named_mistakes():
+    s = np.array([0.6, 0.8])  # diag(3, 4) / 5, by hand
+    by_hand = 3.4445 * s - 4.775 * s**3 + 2.0315 * s**5
+    v = vj.judge_values("newton_schulz_hand", answers_of("newton_schulz_hand", newton_schulz=newton_schulz))
+    assert v.passed and f"{by_hand[0]:.4f} and {by_hand[1]:.4f}" in v.message, v.message
+    for steps, words in [(0, "one step too many or too few"), (2, None)]:
+        v = vj.judge_values("newton_schulz_hand", answers_of(
+            "newton_schulz_hand", newton_schulz=lambda x, _, k=steps: newton_schulz(x, k)))
+        assert not v.passed and "a s + b s³ + c s⁵" in v.message and (words is None or words in v.message)
+    v = vj.judge_values("newton_schulz_hand", answers_of(
+        "newton_schulz_hand", newton_schulz=lambda x, steps: 3.4445 * x - 4.775 * x**3 + 2.0315 * x**5))
+    # not normalised: diag(3, 4) itself through the polynomial
+    assert not v.passed and "not divided by its Frobenius norm" in v.message
+    v = vj.judge_values("newton_schulz_hand", answers_of(
+        "newton_schulz_hand", newton_schulz=lambda x, steps: 1.5 * x / 5 - 0.5 * (x / 5) ** 3))
+    assert not v.passed and "cubic Newton–Schulz step" in v.message
+    v = vj.judge_values("newton_schulz_hand", answers_of("newton_schulz_hand", newton_schulz=lambda x, s: x[0]))
+    assert not v.passed and "shape (2,)" in v.message
+    v = vj.judge_values("newton_schulz_hand", answers_of("newton_schulz_hand"))
+    assert not v.passed and "not written yet" in v.message
+
+
+def cosine(t, warmup_steps, decay_steps, peak, final, shift=1, clamp=True):  # by hand: ex-sched-cosine's formula
+    k = t - shift
+    if k < warmup_steps:
+        return peak * k / warmup_steps
+    p = (k - warmup_steps) / decay_steps
+    return final + (peak - final) * (1 + np.cos(np.pi * (min(p, 1.0) if clamp else p))) / 2
+
+
+def test_cosine_warmup_hand_right_and_named_mistakes():
+    assert [cosine(t, 10, 90, 1e-3, 0.0) for t in (1, 6, 11, 56, 200)] == pytest.approx([0, 5e-4, 1e-3, 5e-4, 0])
+    v = vj.judge_values("cosine_warmup_hand", answers_of("cosine_warmup_hand", cosine_with_warmup=cosine))
+    assert v.passed, v.message
+    v = vj.judge_values("cosine_warmup_hand", answers_of(
+        "cosine_warmup_hand", cosine_with_warmup=lambda *a: cosine(*a, shift=0)))
+    assert not v.passed and "At t = 1 (nothing learned yet)" in v.message and "off by one" in v.message
+    v = vj.judge_values("cosine_warmup_hand", answers_of(
+        "cosine_warmup_hand", cosine_with_warmup=lambda *a: cosine(*a, clamp=False)))
+    assert not v.passed and "At t = 200 (after the end)" in v.message and "rises again" in v.message
+    v = vj.judge_values("cosine_warmup_hand", answers_of(
+        "cosine_warmup_hand", cosine_with_warmup=lambda t, *a: 1e-3 if t > 100 else cosine(t, *a)))
+    assert not v.passed and "At t = 200" in v.message and "off by one" not in v.message
+    v = vj.judge_values("cosine_warmup_hand", answers_of(
+        "cosine_warmup_hand", cosine_with_warmup=lambda *a: "0.001"))
+    assert not v.passed and "should be a number" in v.message
+
+
+@pytest.mark.parametrize("name, function", [("newton_schulz_hand", "newton_schulz"),
+                                            ("cosine_warmup_hand", "cosine_with_warmup")])
+def test_hand_examples_not_written_yet(name, function):
+    def stub(*args):
+        raise NotImplementedError("write your solution here")
+
+    v = vj.judge_values(name, answers_of(name, **{function: stub}))
+    assert not v.passed and f"{function} is not written yet" in v.message

@@ -31,10 +31,12 @@ How a verdict is reached (the anti-forgery design):
    A check cell that asserts on an experiment's results without a judge (``needs(...)``, ``attempt(...)``
    and ``assert``; no ``check`` or ``check_value`` call) has no trusted judge: its verdict is whether the
    restored cell ran without an error, as in nbgrader (``judged_by = kernel``); a check cell with both needs
-   both (``grader+kernel``; chapters 9-10 for now). A check cell may hold several ``check``/``check_value``
-   calls (chapter 7's ``p_norm_scale`` and ``adamax_p_norm``): each gets its probe and its judge, and the
-   cell's points need every one of them. Every graded check of chapters 1-8 and 11 is judged by the grader
-   alone.
+   both (``grader+kernel``; an instructor's own notebook may hold such cells, the book's chapters do not). A
+   check cell may hold several ``check``/``check_value`` calls (chapter 7's ``p_norm_scale`` and
+   ``adamax_p_norm``, chapter 9's ``newton_schulz_hand`` and ``newton_schulz``): each gets its probe and its
+   judge, and the cell's points need every one of them. Every graded check of every chapter (1-11) is judged
+   by the grader alone. A hidden cell (tagged ``solution``, marked for nbgrader as a 0-point test; see
+   :func:`~adamedu.course.student_edition.mark_hidden_solutions`) is never handed out and grades nothing here.
    A canary cell injected after each such cell raises an error that must show up in its output, so a notebook
    that swallows errors (``set_custom_exc``, a patched ``showtraceback``) gets ``error`` rather than points.
    What the canary cannot see: code that patches what those asserts call (numpy, ``adamedu`` in memory).
@@ -71,6 +73,7 @@ import numpy as np
 
 from ..optimizers._base import Optimizer
 from . import grading
+from .student_edition import is_hidden
 
 __all__ = ["graded_cells", "assemble", "grade_one", "read_submission", "Unreadable", "STATUSES"]
 
@@ -89,9 +92,11 @@ def nbgrader_meta(cell):
 
 
 def is_graded(cell):
-    """An autograded test cell: nbgrader's ``grade: true`` without ``solution: true``, in a code cell."""
+    """An autograded test cell: nbgrader's ``grade: true`` without ``solution: true``, in a code cell that is handed
+    out (a hidden cell, marked for nbgrader as a test worth 0 points, grades nothing here)."""
     meta = nbgrader_meta(cell)
-    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
+    return (cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
+            and not is_hidden(cell))
 
 
 def is_protected(cell):

@@ -10,7 +10,11 @@ Solutions are marked with nbgrader's convention, which many instructors already 
   marked as nbgrader's "manually graded answer" (``solution`` and ``grade`` true, 0 points; see
   :func:`mark_written_solutions`): nbgrader's release replaces it by "YOUR ANSWER HERE", and so does the
   student edition;
-- a cell tagged ``solution`` that holds no code marker is removed whole.
+- a cell tagged ``solution`` that holds no code marker (the book's hidden glue and asserts on its own
+  solutions) is removed whole. For nbgrader, :func:`mark_hidden_solutions` wraps its code in nbgrader's
+  ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS`` and marks it as an autograded test cell worth 0 points:
+  nbgrader's release removes the region (ClearHiddenTests), leaving a locked cell with one comment, and its
+  autograde puts the code back and runs it, for no points.
 
 Checks (``adamedu.grading.check(...)``) are kept, and outputs are cleared, so the first check a student
 meets fails with the checker's message until the exercise is done. The source tree is never written to.
@@ -22,12 +26,15 @@ from pathlib import Path
 
 import nbformat
 
-__all__ = ["make_student_edition", "student_notebook", "has_exercises", "mark_written_solutions", "BOOK"]
+__all__ = ["make_student_edition", "student_notebook", "has_exercises", "mark_written_solutions",
+           "mark_hidden_solutions", "is_hidden", "BOOK"]
 
 BOOK = Path(__file__).resolve().parents[2] / "book"
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUB = "# YOUR CODE HERE\nraise NotImplementedError(\"write your solution here\")"
+BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"  # nbgrader's ClearHiddenTests
+HIDDEN_NOTE = "# the book's own glue and checks of its solutions: not part of the exercise"
 ANSWER_STUB = "YOUR ANSWER HERE"  # nbgrader's ClearSolutions.text_stub: what both releases put in a written answer
 _FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|:{3,})\{(?P<name>[\w-]+)\}")
 
@@ -57,10 +64,10 @@ def student_notebook(nb):
         elif gated:
             continue
         elif cell.cell_type == "code":
+            if is_hidden(cell):
+                continue
             if BEGIN in cell.source:
                 source = _stub_solutions(cell.source)
-            elif "solution" in tags:
-                continue
             else:
                 source = cell.source
             metadata = {k: v for k, v in cell.metadata.items() if k not in ("execution", "collapsed", "scrolled")}
@@ -172,6 +179,32 @@ def mark_written_solutions(nb, prefix):
     return marked
 
 
+def is_hidden(cell):
+    """A code cell that neither edition hands out: tagged ``solution``, without a solution region to stub."""
+    return (cell.get("cell_type") == "code" and "solution" in cell.get("metadata", {}).get("tags", [])
+            and BEGIN not in cell.get("source", ""))
+
+
+def mark_hidden_solutions(nb, prefix):
+    """Make the hidden code cells of notebook ``nb`` (:func:`is_hidden`) safe for nbgrader's
+    ``generate_assignment``: each one's code goes between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``
+    under a one-line comment, and the cell is marked as an autograded test cell worth 0 points, ``grade_id``
+    ``f"{prefix}-{cell id}-hidden"``. nbgrader's release then keeps only the comment (its autograde runs the code
+    again, for no points); ``adamedu grade`` grades nothing in it and the student edition leaves it out.
+    Changes ``nb`` in place and returns how many cells are marked; marking a marked notebook changes nothing."""
+    marked = 0
+    for cell in nb.cells:
+        if not is_hidden(cell):
+            continue
+        if BEGIN_HIDDEN not in cell.source:
+            cell.source = f"{HIDDEN_NOTE}\n{BEGIN_HIDDEN}\n{cell.source.strip(chr(10))}\n{END_HIDDEN}"
+        cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True, "points": 0,
+                                     "grade_id": cell.metadata.get("nbgrader", {}).get("grade_id")
+                                     or f"{prefix}-{cell.get('id') or marked}-hidden", "schema_version": 3}
+        marked += 1
+    return marked
+
+
 def _has_directive(source, name):
     return any((m := _FENCE.match(line)) and m["name"] == name for line in source.splitlines())
 
@@ -205,10 +238,13 @@ def _ignored(out_dir, source_root):
 if __name__ == "__main__":  # python -m adamedu.course.student_edition --mark-written book/07_variants.ipynb ...
     import sys
 
-    if sys.argv[1:2] != ["--mark-written"] or len(sys.argv) < 3:
-        sys.exit("usage: python -m adamedu.course.student_edition --mark-written NOTEBOOK...")
+    MARKS = {"--mark-written": (mark_written_solutions, "written solutions"),
+             "--mark-hidden": (mark_hidden_solutions, "hidden code cells")}
+    if len(sys.argv) < 3 or sys.argv[1] not in MARKS:
+        sys.exit("usage: python -m adamedu.course.student_edition --mark-written|--mark-hidden NOTEBOOK...")
+    mark, what = MARKS[sys.argv[1]]
     for name in sys.argv[2:]:
         book_nb = nbformat.read(name, as_version=4)
-        count = mark_written_solutions(book_nb, "ch" + Path(name).name[:2])
+        count = mark(book_nb, "ch" + Path(name).name[:2])
         nbformat.write(book_nb, name)
-        print(f"{name}: {count} written solutions marked for nbgrader")
+        print(f"{name}: {count} {what} marked for nbgrader")

@@ -841,6 +841,58 @@ def _momentum_from_torch(answers):
     return "\n".join(lines + ["✓ PyTorch's SGD steps, and the schedule in adamedu's units"])
 
 
+# -- chapter 9 --------------------------------------------------------------------------------------------------
+NS_HAND = Arg(np.diag([3.0, 4.0]), "np.diag([3.0, 4.0])")  # ex-pre-ns's hand example: one step from diag(3, 4)
+
+
+def _newton_schulz_hand(answers):
+    from .. import optimizers
+    from . import grading
+
+    call = call_label("newton_schulz", (NS_HAND, 1))
+    got = _array(answers, call)
+    if got.shape != (2, 2):
+        raise _Wrong(f"{call} returned an array of shape {got.shape}; it should have x's shape (2, 2)")
+    right = optimizers.newton_schulz(NS_HAND.value, 1, eps=0.0)  # the package's iteration, ε kept out of the way
+    s = np.diag(NS_HAND.value) / np.linalg.norm(NS_HAND.value)
+    if not np.allclose(got, right, rtol=1e-6, atol=1e-9):
+        named = [why for why, wrong in grading._newton_schulz_mistakes().items()
+                 if np.allclose(got, wrong(NS_HAND.value, 1)[0], rtol=1e-6, atol=1e-9)]
+        raise _Wrong(f"{call} gave {np.array2string(got, precision=4)}; after dividing by the Frobenius norm 5 the "
+                     f"singular values are {s[0]:.1f} and {s[1]:.1f}, and one step maps each s to a s + b s³ + c s⁵: "
+                     f"diag({right[0, 0]:.4f}, {right[1, 1]:.4f})" + (f". {named[0]}." if named else "."))
+    return (f"✓ by hand: diag(3, 4) / 5 has the singular values 0.6 and 0.8; one step gives {right[0, 0]:.4f} and "
+            f"{right[1, 1]:.4f}")
+
+
+# -- chapter 10 -------------------------------------------------------------------------------------------------
+COSINE_HAND_T = (1, 6, 11, 56, 200)  # ex-sched-cosine's hand example: warmup_steps 10, decay_steps 90, peak 1e-3
+COSINE_HAND = (10, 90, 1e-3, 0.0)
+
+
+def _cosine_warmup_hand(answers):
+    from .. import schedules
+    from . import grading
+
+    warmup_steps, decay_steps, peak, final = COSINE_HAND
+    schedule = schedules.cosine_with_warmup(warmup_steps, decay_steps, peak, final=final)
+    got = {t: _number(answers, call_label("cosine_with_warmup", (t, *COSINE_HAND))) for t in COSINE_HAND_T}
+    right = {t: float(schedule(t)) for t in COSINE_HAND_T}
+    wrong = [t for t in COSINE_HAND_T if abs(got[t] - right[t]) > 1e-9 * peak]
+    if wrong:
+        case = dict(warmup_steps=warmup_steps, decay_steps=decay_steps, peak=peak, final=final)
+        named = [why for why, mistake in grading._cosine_warmup_mistakes().items()
+                 if all(abs(got[t] - mistake(t=t, **case)[0]) <= 1e-9 * peak for t in COSINE_HAND_T)]
+        meaning = {1: "nothing learned yet", 6: "half-way up", 11: "the peak, at step warmup_steps + 1",
+                   56: "half-way down", 200: "after the end"}
+        t = wrong[0]
+        shown = ", ".join(f"{got[k]:.6g}" for k in COSINE_HAND_T)
+        raise _Wrong(f"for t = {', '.join(map(str, COSINE_HAND_T))} you gave {shown}; by hand: "
+                     f"{', '.join(f'{right[k]:.6g}' for k in COSINE_HAND_T)}. At t = {t} ({meaning[t]}) the rate is "
+                     f"{right[t]:.6g}, not {got[t]:.6g}" + (f": {named[0]}." if named else "."))
+    return "✓ by hand: 0, 5e-4, 1e-3, 5e-4 and 0 at steps 1, 6, 11, 56 and 200"
+
+
 VALUE_EXERCISES = {
     ex.name: ex
     for ex in [
@@ -871,6 +923,9 @@ VALUE_EXERCISES = {
                                                   ("schedule_for_to_keras", (0.01, 0.9, 10, 40)),
                                                   ("schedule_for_to_keras", (0.01, 0.9, 10, 40),
                                                    tuple((k,) for k in SCHEDULE_K))), _momentum_from_torch),
+        ValueExercise("newton_schulz_hand", (), (("newton_schulz", (NS_HAND, 1)),), _newton_schulz_hand),
+        ValueExercise("cosine_warmup_hand", (), tuple(("cosine_with_warmup", (t, *COSINE_HAND)) for t in COSINE_HAND_T),
+                      _cosine_warmup_hand),
     ]
 }
 
