@@ -212,10 +212,6 @@ def test_solution_directives_of_both_fences_are_removed_and_the_rest_kept():
     assert all(word in kept for word in ("Before.", "Middle.", "After."))
 
 
-MARKED = ("07", "08", "09", "10", "11")  # chapters whose written solutions are marked for nbgrader
-HIDDEN_MARKED = ("09", "10", "11")  # chapters whose hidden code cells are marked for nbgrader
-
-
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
 def test_nbgrader_release_leaks_no_written_solution(chapter):
     """nbgrader's own ClearSolutions (what generate_assignment runs) on the source: no {solution} directive is
@@ -224,10 +220,8 @@ def test_nbgrader_release_leaks_no_written_solution(chapter):
     source = nbformat.read(chapter, as_version=4)
     unmarked = [c for c in source.cells if c.cell_type == "markdown" and se._has_directive(c.source, "solution")
                 and not c.metadata.get("nbgrader", {}).get("solution")]
-    if unmarked and chapter.name[:2] not in MARKED:
-        pytest.xfail(f"{len(unmarked)} written solutions of {chapter.name} are not marked for nbgrader yet: its "
-                     f"owner runs python -m adamedu.course.student_edition --mark-written book/{chapter.name}")
-    assert not unmarked
+    assert not unmarked, (f"{len(unmarked)} written solutions of {chapter.name} are not marked for nbgrader: run "
+                          f"python -m adamedu.course.student_edition --mark-written book/{chapter.name}")
     released, _ = clear(enforce_metadata=True).preprocess(source, {"language": "python"})
     text = "\n".join(c.source for c in released.cells)
     assert "{solution}" not in text and "{solution-start}" not in text
@@ -257,10 +251,8 @@ def test_nbgrader_release_leaks_no_hidden_cell(chapter):
     source = nbformat.read(chapter, as_version=4)
     hidden = [c for c in source.cells if se.is_hidden(c)]
     unmarked = [c for c in hidden if se.BEGIN_HIDDEN not in c.source]
-    if unmarked and chapter.name[:2] not in HIDDEN_MARKED:
-        pytest.xfail(f"{len(unmarked)} hidden cells of {chapter.name} are not marked for nbgrader yet: its owner runs "
-                     f"python -m adamedu.course.student_edition --mark-hidden book/{chapter.name}")
-    assert hidden and not unmarked
+    assert hidden and not unmarked, (f"{len(unmarked)} hidden cells of {chapter.name} are not marked for nbgrader: "
+                                     f"run python -m adamedu.course.student_edition --mark-hidden book/{chapter.name}")
     assert all(c.metadata["nbgrader"]["points"] == 0 and c.metadata["nbgrader"]["grade"] for c in hidden)
     released, _ = preprocessors.ClearHiddenTests().preprocess(source, {})
     released, _ = preprocessors.ClearSolutions(enforce_metadata=True).preprocess(released, {"language": "python"})
