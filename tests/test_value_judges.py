@@ -610,3 +610,13 @@ def test_hand_examples_not_written_yet(name, function):
 
     v = vj.judge_values(name, answers_of(name, **{function: stub}))
     assert not v.passed and f"{function} is not written yet" in v.message
+
+
+def test_several_unwritten_functions_are_named_in_one_sentence():
+    def stub(*args):
+        raise NotImplementedError("write your solution here")
+
+    v = vj.judge_values("nadam_schedule", answers_of("nadam_schedule", mu_reaches=stub, psi_for=stub))
+    assert not v.passed and "mu_reaches, psi_for are not written yet" in v.message
+    v = vj.judge_values("nadam_schedule", answers_of("nadam_schedule", mu_reaches=stub, psi_for=lambda *a: 0.004))
+    assert not v.passed and "mu_reaches is not written yet" in v.message

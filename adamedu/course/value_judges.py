@@ -945,7 +945,8 @@ def judge_values(name, answers):
     stubs = list(dict.fromkeys(k.split("(")[0] for k, v in answers.items()
                                if isinstance(v, Raised) and v.type_name == "NotImplementedError"))
     if stubs:
-        return Verdict(name, False, f"{', '.join(stubs)} is not written yet (it raises NotImplementedError): "
+        verb = "is" if len(stubs) == 1 else "are"
+        return Verdict(name, False, f"{', '.join(stubs)} {verb} not written yet (it raises NotImplementedError): "
                                     "replace the `raise NotImplementedError` line with your code.")
     for k, v in answers.items():
         if isinstance(v, Raised):
