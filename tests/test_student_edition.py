@@ -187,6 +187,13 @@ def test_the_tool_never_writes_into_the_source_tree_and_refuses_a_full_directory
     assert written and not (full / "keep.txt").exists()
 
 
+def test_a_missing_book_folder_is_named(tmp_path):
+    """A non-editable install has no book/ next to the package: say so, not 'no notebook holds exercises'."""
+    with pytest.raises(ValueError, match=r"book .*nowhere: no such folder .*--book"):
+        se.make_student_edition(tmp_path / "out", book=tmp_path / "nowhere")
+    assert not (tmp_path / "out").exists()
+
+
 def test_the_command_line_explains_a_refusal(tmp_path):
     (tmp_path / "x").write_text("")
     result = subprocess.run([sys.executable, "-m", "adamedu.cli", "student-edition", str(tmp_path)],

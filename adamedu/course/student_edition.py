@@ -124,6 +124,8 @@ def make_student_edition(out_dir, book=BOOK, overwrite=False):
     unless ``overwrite`` is true.
     """
     out_dir, book = Path(out_dir).resolve(), Path(book).resolve()
+    if not book.is_dir():  # e.g. a non-editable install: the chapters are not next to the package
+        raise ValueError(f"book {book}: no such folder (it should hold the chapter notebooks; give it with --book)")
     source_root = book.parent
     if out_dir == source_root or source_root in out_dir.parents and not _ignored(out_dir, source_root):
         raise ValueError(f"out_dir {out_dir} is inside the source tree {source_root}; the student edition is "
