@@ -601,10 +601,8 @@ def _kernel_spec(folder, memory_bytes):
     spec = Path(folder) / "kernels" / "adamedu-grade"
     spec.mkdir(parents=True)
     argv = [sys.executable, "-c", LAUNCH.format(limit=int(memory_bytes or 0)), "-f", "{connection_file}"]
-    # MPLBACKEND=agg: figures are drawn but never encoded as PNG for display; the grader reads no picture, and
-    # skipping the encoding saves 1-2 s a chapter (10-15 % of grading a class).
     (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "adamedu grade",
-                                                  "language": "python", "env": {"MPLBACKEND": "agg"}}))
+                                                  "language": "python"}))
     return "adamedu-grade"
 
 
