@@ -5,7 +5,7 @@ Hypothesis is derandomized (the examples depend only on the test), so a run is r
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from optimizer_support import ALL_OPTIMIZERS, STATE_KEYS, assert_identical, leaves, optimizer_id, snapshot
@@ -214,6 +214,11 @@ def test_float32_runs_close_to_float64(cls, data):
     # float32 is kept, and the float32 numbers are the float64 ones rounded (no dtype mixing gone wrong).
     # Gradients stay >= 1e-3 in size: float32 flushes 1e-300 to 0, which Lion's sign() would notice.
     w, grads = data
+    if cls is ae.Lamb:
+        # LAMB's trust ratio needs ‖w‖ = sqrt(Σw²); in float32, w² underflows to 0 for |w| below about 1e-23, and
+        # the ratio is then taken as 1 (as for w = 0, and as Keras's Lamb does in float32): a precision limit of
+        # the type, not a mixing of dtypes. Such weights are left out here; a normal ‖w‖² is compared.
+        assume(float(np.sum(np.square(w.astype(np.float32)))) >= np.finfo(np.float32).tiny)
     opt = default(cls)
     w64, s64, w32, s32 = w, opt.init(w), w.astype(np.float32), opt.init(w.astype(np.float32))
     for g in grads:
