@@ -94,11 +94,14 @@ WEIGHT_DECAY = [
     # trust ratio, as You et al. do, and has no decoupled option: no adamedu equivalent to translate
 ]
 
-SKIPPED = {  # Keras's optimizer test files whose optimizer adamedu deliberately does not have
-    "adafactor_test.py": "Adafactor (factored second moments) is not an elementwise rule; not in adamedu yet",
+SKIPPED = {  # Keras's optimizer test files not translated here (adamedu lacks the optimizer, or holds it elsewhere)
+    "adafactor_test.py": "ae.Adafactor is held to Keras's Adafactor in tests/test_adafactor.py; "
+                         "this file is not translated yet",
     "ftrl_test.py": "FTRL (online learning) is not in the book",
-    "muon_test.py": "Muon (orthogonalized momentum) is not an elementwise rule; not in adamedu yet",
-    "schedule_free_adamw_test.py": "schedule-free AdamW is not in adamedu",
+    "muon_test.py": "ae.Muon is held to Keras's Muon in tests/test_matrix_optimizers.py; this file is not "
+                    "translated yet",
+    "schedule_free_adamw_test.py": "ae.ScheduleFreeAdamW is held to Keras's in tests/test_schedule_free.py; "
+                                   "this file is not translated yet",
     "loss_scale_optimizer_test.py": "a wrapper for mixed precision, not an optimizer; to_keras takes "
                                     "loss_scale_factor (test_keras_bridge_options.py)",
     "multi_optimizer_test.py": "a wrapper that assigns optimizers to variables; adamedu has for_param",
