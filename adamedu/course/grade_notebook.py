@@ -464,25 +464,33 @@ def value_probe_source(exercise, out_path):
 
 def read_values(path):
     """``(report, None)`` from a value probe's file, values decoded; or ``(None, why)``."""
+    return _read_probe_file(path, _decode_values)
+
+
+def _decode_values(raw):
+    report = {"values": {}, "calls": {}}
+    for part in ("values", "calls"):
+        for label, a in raw[part].items():
+            if "value" in a:
+                report[part][str(label)] = {"value": decode(a["value"])}
+            elif "raised" in a:
+                report[part][str(label)] = {"raised": str(a["raised"])[:100], "message": str(a["message"])[:2000]}
+            elif "not_written" in a:
+                report[part][str(label)] = {"not_written": True}
+            else:
+                report[part][str(label)] = {"missing": True}
+    return report
+
+
+def _read_probe_file(path, decode_report):
+    """``(decode_report(the file's JSON), None)``, or ``(None, why)`` when the file is absent, too large or not ours."""
     path = Path(path)
     if not path.exists():
         return None, "absent"
     if path.stat().st_size > MAX_RESULT_BYTES:
         return None, f"the answer is larger than {MAX_RESULT_BYTES // 2**20} MB"
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        report = {"values": {}, "calls": {}}
-        for part in ("values", "calls"):
-            for label, a in raw[part].items():
-                if "value" in a:
-                    report[part][str(label)] = {"value": decode(a["value"])}
-                elif "raised" in a:
-                    report[part][str(label)] = {"raised": str(a["raised"])[:100], "message": str(a["message"])[:2000]}
-                elif "not_written" in a:
-                    report[part][str(label)] = {"not_written": True}
-                else:
-                    report[part][str(label)] = {"missing": True}
-        return report, None
+        return decode_report(json.loads(path.read_text(encoding="utf-8"))), None
     except (ValueError, KeyError, TypeError, AttributeError) as err:
         return None, f"the answer could not be read ({type(err).__name__}: {err})"
 
@@ -495,26 +503,21 @@ def probe_source(function, cases, out_path):
 
 def read_answers(path):
     """``(report, None)`` from a probe's file, or ``(None, why)`` when it is absent or not our format."""
-    path = Path(path)
-    if not path.exists():
-        return None, "absent"
-    if path.stat().st_size > MAX_RESULT_BYTES:
-        return None, f"the answer is larger than {MAX_RESULT_BYTES // 2**20} MB"
-    try:
-        report = json.loads(path.read_text(encoding="utf-8"))
-        answers = []
-        for a in report["answers"]:
-            if "returned" in a:
-                after = decode(a["after"])
-                answers.append({"returned": decode(a["returned"]), "after": after if isinstance(after, dict) else {}})
-            elif "raised" in a:
-                answers.append({"raised": str(a["raised"])[:100], "message": str(a["message"])[:2000]})
-            else:
-                answers.append({"not_written": True})
-        report["answers"] = answers
-        return report, None
-    except (ValueError, KeyError, TypeError, AttributeError) as err:
-        return None, f"the answer could not be read ({type(err).__name__}: {err})"
+    return _read_probe_file(path, _decode_answers)
+
+
+def _decode_answers(report):
+    answers = []
+    for a in report["answers"]:
+        if "returned" in a:
+            after = decode(a["after"])
+            answers.append({"returned": decode(a["returned"]), "after": after if isinstance(after, dict) else {}})
+        elif "raised" in a:
+            answers.append({"raised": str(a["raised"])[:100], "message": str(a["message"])[:2000]})
+        else:
+            answers.append({"not_written": True})
+    report["answers"] = answers
+    return report
 
 
 # -- reading and assembling ------------------------------------------------------------------------------------
