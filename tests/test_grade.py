@@ -139,6 +139,10 @@ def make_class(folder, source):
                       [("gd_step_check", "passed", 2), ("adam_step_check", "not written", 0),
                        ("answer_check", "error", 0)]),
     }
+    # ends the grading worker that started its kernel: its notebook gets error rows, the next one a new worker
+    students["killer"] = (_solved(edition, gd_step_answer=GD + "\n\nimport os, signal\n"
+                                                              "os.kill(os.getppid(), signal.SIGKILL)"),
+                          _every("error"))
     # tampered: the gd check deleted, the adam check replaced by a print, a fake graded cell added; adam is wrong
     tampered = _solved(edition, gd_step_answer=GD, adam_step_answer=WRONG_ADAM)
     tampered.cells = [c for c in tampered.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "gd_step_check"]
@@ -214,6 +218,7 @@ def test_messages_are_the_checkers_own(graded_class):
     assert "no bias correction" in msg["tampered", "adam_step_check"]  # the restored check, judged outside
     assert "answer is not defined" in msg["untouched", "answer_check"]
     assert "changes how errors are reported" in msg["swallower", "answer_check"]
+    assert "worker was killed by SIGKILL" in msg["killer", "gd_step_check"]
     judged_by = {(r["student"], r["exercise"]): r["judged_by"] for r in graded_class["rows"]}
     assert judged_by["full", "adam_step_check"] == "grader" and judged_by["full", "answer_check"] == "kernel"
     # the cheater's function returned its inputs unchanged: judged as wrong, whatever the kernel printed
@@ -231,8 +236,8 @@ def test_feedback_file_per_student(graded_class):
 
 def test_terminal_shows_progress_and_the_distribution(graded_class):
     done = graded_class["done"]
-    assert "/12 notebooks" in done.stderr  # the progress bar (one line per tenth when not a terminal)
-    assert "12 students, 36 graded exercises" in done.stdout
+    assert "/13 notebooks" in done.stderr  # the progress bar (one line per tenth when not a terminal)
+    assert "13 students, 39 graded exercises" in done.stdout
     assert "median" in done.stdout and "90-100%" in done.stdout
 
 

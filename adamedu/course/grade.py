@@ -7,21 +7,26 @@
 ``SUBMISSIONS`` holds one folder per student (the folder's name is the student's id) with that student's
 notebooks, named as in the student edition. The exercises and their points come from the source notebooks
 (``--source``, the book by default): every code cell with nbgrader metadata ``grade: true`` and ``points``.
-Each notebook is graded by :mod:`adamedu.course.grade_notebook` in a process of its own (``--jobs`` at a
-time); its module docstring describes why a submission cannot forge its verdict, and what this is not (a
-sandbox). Writes ``OUT/grades.csv``, ``OUT/feedback/<student>.md`` and ``OUT/grading.json`` (the settings and
-the seed of the inputs, to grade again with the same inputs: ``--seed``).
+Each notebook runs in a fresh kernel of its own and is judged by :mod:`adamedu.course.grade_notebook`
+(``--jobs`` notebooks at a time; one long-lived grading worker per slot); its module docstring describes why
+a submission cannot forge its verdict, and what this is not (a sandbox). Writes ``OUT/grades.csv``,
+``OUT/feedback/<student>.md`` and ``OUT/grading.json`` (the settings and the seed of the inputs, to grade
+again with the same inputs: ``--seed``).
 """
 
 import concurrent.futures
 import csv
 import json
 import os
+import queue
 import secrets
+import select
+import signal
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -108,18 +113,29 @@ def grade_class(submissions, out, source_dir, timeout=300.0, jobs=1, overwrite=F
             for p in people for name in exercises]
     results = {}
     lock, done = threading.Lock(), [0]
+    workers = queue.SimpleQueue()
+    for _ in range(jobs):
+        workers.put(_Worker())
 
     def run(job):
-        rows = _run_worker(job)
+        worker = workers.get()
+        try:
+            rows = worker.grade(job)
+        finally:
+            workers.put(worker)
         with lock:
             done[0] += 1
             if progress:
                 progress(done[0], len(work))
         return rows
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        for job, rows in zip(work, pool.map(run, work), strict=True):
-            results[(job["student"], job["notebook"])] = rows
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+            for job, rows in zip(work, pool.map(run, work), strict=True):
+                results[(job["student"], job["notebook"])] = rows
+    finally:
+        while not workers.empty():
+            workers.get().stop()
     rows = [row for job in work for row in results[(job["student"], job["notebook"])]]
     _write_csv(out / "grades.csv", rows)
     (out / "feedback").mkdir()
@@ -132,30 +148,105 @@ def grade_class(submissions, out, source_dir, timeout=300.0, jobs=1, overwrite=F
     return rows
 
 
-def _run_worker(job):
-    """Grade one notebook in its own process; a worker that fails or hangs becomes error rows, never a crash."""
-    env = dict(os.environ)
-    root = str(Path(__file__).resolve().parents[2])  # the adamedu this process runs, for worker and kernel
-    env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
-    env.setdefault("OPENBLAS_NUM_THREADS", "1")
-    env.setdefault("OMP_NUM_THREADS", "1")
-    env.setdefault("MPLBACKEND", "Agg")
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
-    try:
-        done = subprocess.run([sys.executable, "-m", "adamedu.course.grade_notebook"], input=json.dumps(job),
-                              capture_output=True, text=True, env=env, timeout=job["timeout"] + 240)
-        if done.returncode == 0:
-            return json.loads(done.stdout.strip().splitlines()[-1])
-        why = (done.stderr.strip().splitlines() or ["no message"])[-1]
-    except subprocess.TimeoutExpired:
-        why = "the grader's worker did not finish"
-    except (ValueError, IndexError) as err:
-        why = f"the grader's worker answered nonsense ({err})"
-    source = nbformat.read(job["source"], as_version=4)
-    return [{"student": job["student"], "notebook": job["notebook"], "exercise": g["grade_id"], "points": 0.0,
-             "max_points": g["points"], "status": "error", "message": f"grading failed: {why}", "judged_by": ""}
-            for g in graded_cells(source)]
+class _Worker:
+    """A long-lived ``python -m adamedu.course.grade_notebook --serve`` process that grades jobs one at a time.
+
+    One per job slot, so its start (about a second: nbformat's schema libraries, numpy, adamedu) is paid once
+    per slot rather than once per notebook. Student code never runs in it: each notebook still gets a fresh
+    kernel process of its own. A worker that dies, hangs or answers nonsense costs that notebook (error rows)
+    and is replaced for the next one.
+    """
+
+    def __init__(self):
+        self.env = dict(os.environ)
+        root = str(Path(__file__).resolve().parents[2])  # the adamedu this process runs, for worker and kernel
+        self.env["PYTHONPATH"] = os.pathsep.join(
+            [root] + [p for p in self.env.get("PYTHONPATH", "").split(os.pathsep) if p])
+        self.env.setdefault("OPENBLAS_NUM_THREADS", "1")  # one job slot, one core: BLAS threads only contend
+        self.env.setdefault("OMP_NUM_THREADS", "1")
+        self.env.setdefault("MPLBACKEND", "Agg")  # figures are never looked at while grading: do not render them
+        self.env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        self.env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+        self.proc = None
+
+    def _start(self):
+        self.log = tempfile.TemporaryFile()  # stderr to a file: a pipe nobody reads would fill and block it
+        self.proc = subprocess.Popen([sys.executable, "-m", "adamedu.course.grade_notebook", "--serve"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, env=self.env)
+        self.pending = b""
+
+    def stop(self):
+        if self.proc is not None:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(timeout=30)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+            self.log.close()
+            self.proc = None
+
+    def _kill(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.log.close()
+        self.proc = None
+
+    def _last_error(self):
+        """Why the worker ended: its last line on stderr, or the signal that killed it."""
+        self.log.seek(0)
+        lines = self.log.read()[-4000:].decode("utf-8", "replace").strip().splitlines()
+        code = self.proc.returncode
+        if code is not None and code < 0:
+            name = signal.Signals(-code).name if -code in signal.valid_signals() else f"signal {-code}"
+            return f"the grader's worker was killed by {name} (by the notebook's code?)"
+        return lines[-1] if lines else f"the grader's worker ended with exit status {code}"
+
+    def _read_line(self, deadline):
+        """The worker's next line, or None when it ends or the deadline passes first."""
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self.pending:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                return None
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                return None
+            self.pending += chunk
+        line, self.pending = self.pending.split(b"\n", 1)
+        return line
+
+    def grade(self, job):
+        """The rows of one job; a worker that fails or hangs becomes error rows, never a crash."""
+        if self.proc is None or self.proc.poll() is not None:
+            self._start()
+        try:
+            self.proc.stdin.write(json.dumps(job).encode() + b"\n")
+            self.proc.stdin.flush()
+            line = self._read_line(time.monotonic() + job["timeout"] + 240)
+        except OSError:
+            line = None
+        if line is not None:
+            try:
+                answer = json.loads(line)
+                if "rows" in answer:
+                    return answer["rows"]
+                why = answer["error"]
+            except (ValueError, KeyError, TypeError) as err:
+                why = f"the grader's worker answered nonsense ({err})"
+                self._kill()
+        elif self.proc.poll() is None:
+            why = "the grader's worker did not finish"
+            self._kill()
+        else:
+            self.proc.wait()
+            why = self._last_error()
+            self.log.close()
+            self.proc = None
+        source = nbformat.read(job["source"], as_version=4)
+        return [{"student": job["student"], "notebook": job["notebook"], "exercise": g["grade_id"], "points": 0.0,
+                 "max_points": g["points"], "status": "error", "message": f"grading failed: {why}", "judged_by": ""}
+                for g in graded_cells(source)]
 
 
 def _write_csv(path, rows):

@@ -1,8 +1,10 @@
 """Grade one student's notebook: run it in a fresh kernel, then judge each graded exercise outside the kernel.
 
-This module is the worker that ``adamedu grade`` starts once per student and notebook, in a process of its
-own (``python -m adamedu.course.grade_notebook`` reads one job as JSON on stdin and writes the rows as JSON
-on stdout). It trusts the source notebook and this package; it trusts nothing the student's notebook does.
+This module is the worker that ``adamedu grade`` runs in a process of its own, one per job slot
+(``python -m adamedu.course.grade_notebook --serve`` reads jobs as JSON lines on stdin and answers each with a
+JSON line of rows on stdout; without ``--serve`` it grades the one job it reads). Each job, one student's
+notebook, runs in a fresh kernel process of its own. The worker trusts the source notebook and this
+package; it trusts nothing the student's notebook does.
 
 How a verdict is reached (the anti-forgery design):
 
@@ -757,7 +759,27 @@ def judged_in_kernel(cell, canary, nonce, outcome, why):
     return "failed", f"{name}: {value}" if name not in ("CheckFailed", "AssertionError") or not value else value
 
 
+def serve():
+    """Grade jobs one after another: a JSON job per line on stdin, a JSON line per job on stdout
+    (``{"rows": [...]}``, or ``{"error": "..."}`` when grading the job failed; its traceback goes to stderr)."""
+    answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)  # whatever else writes to stdout (a library's warning) lands in stderr, never in the answers
+    sys.stdout = sys.stderr
+    for line in sys.stdin:
+        try:
+            answer = {"rows": grade_one(json.loads(line))}
+        except Exception as err:  # one job's failure is that job's error rows, not the end of the worker
+            import traceback
+
+            traceback.print_exc()
+            answer = {"error": f"{type(err).__name__}: {err}"}
+        answers.write(json.dumps(answer) + "\n")
+        answers.flush()
+
+
 def main():
+    if sys.argv[1:] == ["--serve"]:
+        return serve()
     job = json.loads(sys.stdin.read())
     rows = grade_one(job)
     sys.stdout.write(json.dumps(rows) + "\n")
