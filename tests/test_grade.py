@@ -6,6 +6,7 @@ runs in CI in well under a minute per kernel; each student is one folder, each k
 
 import csv
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -401,6 +402,29 @@ def test_value_exercise_judged_outside_the_kernel(tmp_path, student, answer, sta
         assert "predicted_threshold is wrong" in row["message"] and "0.50000" in row["message"]
     if student == "right":
         assert row["message"].endswith("✓ the experiment confirms the predictions")
+
+
+def test_the_kernel_keeps_out_of_the_instructors_ipython_profile(tmp_path, monkeypatch):
+    """A student's code is neither recorded in the instructor's IPython history nor run after the instructor's
+    startup files; the grader's own environment is the same after a notebook as before."""
+    profile = tmp_path / "instructor_ipython"
+    spied = tmp_path / "startup_ran"
+    (profile / "profile_default" / "startup").mkdir(parents=True)
+    (profile / "profile_default" / "startup" / "00-spy.py").write_text(f"open({str(spied)!r}, 'w').write('x')\n")
+    monkeypatch.setenv("IPYTHONDIR", str(profile))
+    monkeypatch.delenv("JUPYTER_PATH", raising=False)
+    (tmp_path / "book").mkdir()
+    nbformat.write(value_source(), tmp_path / "book" / NB)
+    (tmp_path / "class" / "right").mkdir(parents=True)
+    nbformat.write(value_source(), tmp_path / "class" / "right" / NB)
+    [row] = grade_notebook.grade_one({"student": "right", "notebook": NB, "source": str(tmp_path / "book" / NB),
+                                      "submission": str(tmp_path / "class" / "right" / NB), "timeout": TIMEOUT,
+                                      "memory": 0, "seed": 0})
+    assert row["status"] == "passed", row
+    assert not spied.exists()
+    assert sorted(p.relative_to(profile).as_posix() for p in profile.rglob("*")) == [
+        "profile_default", "profile_default/startup", "profile_default/startup/00-spy.py"]
+    assert os.environ["IPYTHONDIR"] == str(profile) and "JUPYTER_PATH" not in os.environ
 
 
 def test_chapters_1_to_6_are_judged_outside_the_kernel():

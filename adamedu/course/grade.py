@@ -21,8 +21,8 @@ import os
 import queue
 import secrets
 import select
-import signal
 import shutil
+import signal
 import statistics
 import subprocess
 import sys

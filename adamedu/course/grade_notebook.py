@@ -45,7 +45,8 @@ How a verdict is reached (the anti-forgery design):
 4. **Every notebook runs apart**: in its own kernel process (with ``RLIMIT_AS`` set to the memory limit),
    with a wall-clock budget for the whole notebook, in a temporary copy of the student's folder that is also
    its working directory, with the kernel's stdout and stderr sent to ``/dev/null`` (so nothing it prints can
-   pose as this worker's answer).
+   pose as this worker's answer), and with an IPython profile of its own in that temporary folder (the
+   instructor's startup files do not run, and the students' code is not recorded in their history).
 
 What it does not stop (it is not a sandbox; see the README): the kernel runs as the instructor's user, so code
 that deliberately reaches outside (absolute paths, ``/proc``, the network, the installed ``adamedu`` files on
@@ -65,6 +66,7 @@ import math
 import os
 import secrets
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -605,7 +607,9 @@ def _kernel_spec(folder, memory_bytes):
     """A kernel spec whose kernel lowers its own address-space limit before it runs any notebook code."""
     spec = Path(folder) / "kernels" / "adamedu-grade"
     spec.mkdir(parents=True)
-    argv = [sys.executable, "-c", LAUNCH.format(limit=int(memory_bytes or 0)), "-f", "{connection_file}"]
+    # no history: the students' code stays out of the instructor's IPython history database
+    argv = [sys.executable, "-c", LAUNCH.format(limit=int(memory_bytes or 0)), "-f", "{connection_file}",
+            "--HistoryManager.enabled=False"]
     (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "adamedu grade",
                                                   "language": "python"}))
     return "adamedu-grade"
@@ -616,7 +620,6 @@ def execute(nb, cwd, timeout, memory_bytes, jupyter_dir):
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-    os.environ["JUPYTER_PATH"] = str(jupyter_dir)
     kernel = _kernel_spec(jupyter_dir, memory_bytes)
     deadline = []
 
@@ -627,8 +630,13 @@ def execute(nb, cwd, timeout, memory_bytes, jupyter_dir):
 
     client = NotebookClient(nb, kernel_name=kernel, timeout_func=remaining, allow_errors=True, startup_timeout=120,
                             resources={"metadata": {"path": str(cwd)}}, record_timing=False)
+    # The kernel finds its spec through JUPYTER_PATH, and its IPython profile lives in the notebook's temporary
+    # folder (IPYTHONDIR): the instructor's startup files do not run in it, and nothing it stores there outlives
+    # the notebook. The kernel copies the environment when it starts; this process gets its own back after.
+    saved = {k: os.environ.get(k) for k in ("JUPYTER_PATH", "IPYTHONDIR")}
+    os.environ["JUPYTER_PATH"], os.environ["IPYTHONDIR"] = str(jupyter_dir), str(Path(jupyter_dir) / "ipython")
     try:
-        client.execute(cwd=str(cwd), stdout=open(os.devnull, "wb"), stderr=open(os.devnull, "wb"))
+        client.execute(cwd=str(cwd), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     except CellTimeoutError:
         return "timeout", f"the notebook did not finish within {timeout:g} s (an endless loop?)"
     except DeadKernelError:
@@ -636,6 +644,12 @@ def execute(nb, cwd, timeout, memory_bytes, jupyter_dir):
                         "exercises after that point could not be graded")
     except Exception as err:  # a kernel that cannot start, a broken connection
         return "error", f"the notebook could not be run: {type(err).__name__}: {err}"
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     return "ok", ""
 
 
