@@ -12,8 +12,10 @@ one of the classic mistakes (no bias correction, ε inside the square root, |g| 
 t counted from 0, a sign error, outputs in the wrong order, inputs changed in place ...), says which.
 In a notebook a failed check shows only its message (:class:`CheckFailed` hides the traceback through this
 module from IPython); ``needs(...)`` turns a missing answer of an experiment into the same "not written yet"
-message instead of a ``NameError`` or ``KeyError``. Answers computed in float32 are accepted at float32's
-precision, and a wrong one is reported as "computed in float32: ...".
+message instead of a ``NameError`` or ``KeyError``; and importing this module in IPython makes a stub's
+``NotImplementedError`` in any later cell show as a short message too (:mod:`adamedu.course.not_written`).
+Answers computed in float32 are accepted at float32's precision, and a wrong one is reported as "computed in
+float32: ...".
 
 The verdict as data (for a grader that runs outside the student's kernel)
 -------------------------------------------------------------------------
@@ -900,4 +902,7 @@ def _fmt_arg(v):
     return repr(v)
 
 
+from .not_written import install as _install_not_written  # noqa: E402
 from .value_judges import VALUE_EXERCISES, check_value, judge_values  # noqa: E402  (they use Verdict, CheckFailed)
+
+_install_not_written()  # in IPython: a stub's NotImplementedError in any cell shows as one short message
