@@ -278,6 +278,41 @@ def test_instructor_errors_exit_nonzero_with_a_message(graded_class, tmp_path):
 
 
 # -- the parts, without a kernel -------------------------------------------------------------------------------
+FAKE_WORKER = r"""
+import json, sys, time
+for line in sys.stdin:
+    job = json.loads(line)
+    if job["student"] == "hangs":
+        time.sleep(60)
+    elif job["student"] == "nonsense":
+        print("this is not json", flush=True)
+    elif job["student"] == "crashes":
+        sys.exit("worker bug: out of cheese")
+    else:
+        print(json.dumps({"rows": [{"student": job["student"], "status": "passed"}]}), flush=True)
+"""
+
+
+@pytest.mark.parametrize("student, message", [
+    ("hangs", "the grader's worker did not finish"),
+    ("nonsense", "the grader's worker answered nonsense"),
+    ("crashes", "worker bug: out of cheese"),
+])
+def test_a_worker_that_hangs_or_fails_costs_one_notebook_and_is_replaced(tmp_path, student, message):
+    (tmp_path / "book").mkdir()
+    nbformat.write(source_notebook(), tmp_path / "book" / NB)
+    worker = grade._Worker()
+    worker.command, worker.grace = (sys.executable, "-c", FAKE_WORKER), 1.0
+    job = {"notebook": NB, "source": str(tmp_path / "book" / NB), "timeout": 0.5}
+    try:
+        rows = worker.grade({**job, "student": student})
+        assert [(r["exercise"], r["status"], r["points"]) for r in rows] == _every("error")
+        assert all(r["message"] == f"grading failed: {message}" or message in r["message"] for r in rows), rows
+        assert worker.grade({**job, "student": "next"}) == [{"student": "next", "status": "passed"}]
+    finally:
+        worker.stop()
+
+
 def test_assemble_restores_changed_and_deleted_check_cells():
     source = source_notebook()
     edition = student_notebook(source)

@@ -157,6 +157,9 @@ class _Worker:
     and is replaced for the next one.
     """
 
+    command = (sys.executable, "-m", "adamedu.course.grade_notebook", "--serve")
+    grace = 240.0  # s past a notebook's own timeout (which its kernel enforces) before the worker counts as hung
+
     def __init__(self):
         self.env = dict(os.environ)
         root = str(Path(__file__).resolve().parents[2])  # the adamedu this process runs, for worker and kernel
@@ -171,8 +174,8 @@ class _Worker:
 
     def _start(self):
         self.log = tempfile.TemporaryFile()  # stderr to a file: a pipe nobody reads would fill and block it
-        self.proc = subprocess.Popen([sys.executable, "-m", "adamedu.course.grade_notebook", "--serve"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, env=self.env)
+        self.proc = subprocess.Popen(list(self.command), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.log, env=self.env)
         self.pending = b""
 
     def stop(self):
@@ -223,7 +226,7 @@ class _Worker:
         try:
             self.proc.stdin.write(json.dumps(job).encode() + b"\n")
             self.proc.stdin.flush()
-            line = self._read_line(time.monotonic() + job["timeout"] + 240)
+            line = self._read_line(time.monotonic() + job["timeout"] + self.grace)
         except OSError:
             line = None
         if line is not None:
