@@ -206,7 +206,7 @@ class _Worker:
         return lines[-1] if lines else f"the grader's worker ended with exit status {code}"
 
     def _read_line(self, deadline):
-        """The worker's next line, or None when it ends or the deadline passes first."""
+        """The worker's next line; ``EOFError`` when it ends, None when the deadline passes first."""
         fd = self.proc.stdout.fileno()
         while b"\n" not in self.pending:
             left = deadline - time.monotonic()
@@ -214,7 +214,7 @@ class _Worker:
                 return None
             chunk = os.read(fd, 1 << 16)
             if not chunk:
-                return None
+                raise EOFError
             self.pending += chunk
         line, self.pending = self.pending.split(b"\n", 1)
         return line
@@ -223,12 +223,13 @@ class _Worker:
         """The rows of one job; a worker that fails or hangs becomes error rows, never a crash."""
         if self.proc is None or self.proc.poll() is not None:
             self._start()
+        ended = False
         try:
             self.proc.stdin.write(json.dumps(job).encode() + b"\n")
             self.proc.stdin.flush()
             line = self._read_line(time.monotonic() + job["timeout"] + self.grace)
-        except OSError:
-            line = None
+        except (OSError, EOFError):  # it ended (its pipe closes a moment before it can be waited for)
+            line, ended = None, True
         if line is not None:
             try:
                 answer = json.loads(line)
@@ -238,11 +239,15 @@ class _Worker:
             except (ValueError, KeyError, TypeError) as err:
                 why = f"the grader's worker answered nonsense ({err})"
                 self._kill()
-        elif self.proc.poll() is None:
+        elif not ended:
             why = "the grader's worker did not finish"
             self._kill()
         else:
-            self.proc.wait()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # its output closed, yet it runs on
+                self.proc.kill()
+                self.proc.wait()
             why = self._last_error()
             self.log.close()
             self.proc = None
