@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 MB = 1_000_000  # the report's megabyte: 10⁶ bytes
 
 # Wait for MathJax to have typeset the page (it loads its fonts while doing so), when the page has math.
-_MATHJAX_DONE_JS = """async () => {
+MATHJAX_DONE_JS = """async () => {
   if (!document.querySelector('.math')) return;
   const deadline = Date.now() + 20000;
   while (!(window.MathJax && MathJax.startup && MathJax.startup.promise) && Date.now() < deadline) {
@@ -85,7 +85,7 @@ def measure(browser, base, page, settle_ms=500):
     try:
         url = f"{base}{page}.html"
         tab.goto(url, wait_until="load", timeout=60_000)
-        tab.evaluate(_MATHJAX_DONE_JS)
+        tab.evaluate(MATHJAX_DONE_JS)
         try:
             tab.wait_for_load_state("networkidle", timeout=30_000)
         except Exception:  # noqa: BLE001 - Playwright's TimeoutError: say what was still loading, count the rest

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from page_weight import MATHJAX_DONE_JS
 from test_site import (  # noqa: F401 - test_site's fixtures, reached through `request` below
     _LIGHT_INIT_JS,
     _SET_MODE_JS,
@@ -65,15 +66,6 @@ def alt_guard_on():
 
 # -- opening pages --------------------------------------------------------------------------------------------
 
-_MATHJAX_DONE_JS = """async () => {
-  if (!document.querySelector('.math')) return;
-  const deadline = Date.now() + 20000;
-  while (!(window.MathJax && MathJax.startup && MathJax.startup.promise) && Date.now() < deadline) {
-    await new Promise(r => setTimeout(r, 50));
-  }
-  if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
-}"""
-
 # axe on the whole document; each node located: inside <article>, elsewhere in <main>, or in the theme around it.
 _AXE_JS = """async (tags) => {
   const results = await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
@@ -107,7 +99,7 @@ def _open(ctx, base, page):
     tab = ctx.new_page()
     tab.set_default_timeout(TIMEOUT_MS)
     tab.goto(page_url(base, page), wait_until="load")
-    tab.evaluate(_MATHJAX_DONE_JS)
+    tab.evaluate(MATHJAX_DONE_JS)  # typeset, fonts loaded: contrast is read on the final text
     return tab
 
 
