@@ -307,7 +307,7 @@ def test_a_worker_that_hangs_or_fails_costs_one_notebook_and_is_replaced(tmp_pat
     try:
         rows = worker.grade({**job, "student": student})
         assert [(r["exercise"], r["status"], r["points"]) for r in rows] == _every("error")
-        assert all(r["message"] == f"grading failed: {message}" or message in r["message"] for r in rows), rows
+        assert all(message in r["message"] for r in rows), rows
         assert worker.grade({**job, "student": "next"}) == [{"student": "next", "status": "passed"}]
     finally:
         worker.stop()

@@ -62,6 +62,10 @@ def test_install_in_a_shell_and_never_over_someone_elses_handler():
         [(etype, value, stb)] = shown
         assert etype is NotImplementedError and value == "write your solution here"
         assert "adam_step is not written yet" in stb[0] and "line 2 of this cell calls it:  adam_step(x)" in stb[0]
+        shown.clear()  # a library's NotImplementedError (the standard library's numbers): IPython's traceback
+        shell.run_cell("import numbers\nnumbers.Complex.real.fget(1)")
+        [(etype, value, stb)] = shown
+        assert etype is NotImplementedError and "numbers.py" in "\n".join(stb) and len(stb) > 2
         shell.set_custom_exc((ValueError,), lambda *a, **k: None)
         assert not not_written.install(shell) and shell.custom_exceptions == (ValueError,)
     finally:

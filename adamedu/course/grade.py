@@ -149,7 +149,7 @@ def grade_class(submissions, out, source_dir, timeout=300.0, jobs=1, overwrite=F
 
 
 class _Worker:
-    """A long-lived ``python -m adamedu.course.grade_notebook --serve`` process that grades jobs one at a time.
+    """A long-lived ``python -m adamedu.course.grade_notebook`` process that grades jobs one at a time.
 
     One per job slot, so its start (about a second: nbformat's schema libraries, numpy, adamedu) is paid once
     per slot rather than once per notebook. Student code never runs in it: each notebook still gets a fresh
@@ -157,7 +157,7 @@ class _Worker:
     and is replaced for the next one.
     """
 
-    command = (sys.executable, "-m", "adamedu.course.grade_notebook", "--serve")
+    command = (sys.executable, "-m", "adamedu.course.grade_notebook")
     grace = 240.0  # s past a notebook's own timeout (which its kernel enforces) before the worker counts as hung
 
     def __init__(self):
@@ -181,22 +181,25 @@ class _Worker:
     def stop(self):
         if self.proc is not None:
             try:
-                self.proc.stdin.close()
-                self.proc.wait(timeout=30)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
-            self.log.close()
-            self.proc = None
+                self.proc.stdin.close()  # its signal to end
+            except OSError:
+                pass
+            self._end(wait=30)
 
-    def _kill(self):
-        self.proc.kill()
-        self.proc.wait()
+    def _end(self, wait=0.0):
+        """Let the worker end within ``wait`` seconds, else kill it; returns why it ended (see _last_error)."""
+        try:
+            self.proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        why = self._last_error()
         self.log.close()
         self.proc = None
+        return why
 
     def _last_error(self):
-        """Why the worker ended: its last line on stderr, or the signal that killed it."""
+        """Why the worker ended: the signal that killed it, or its last line on stderr."""
         self.log.seek(0)
         lines = self.log.read()[-4000:].decode("utf-8", "replace").strip().splitlines()
         code = self.proc.returncode
@@ -238,19 +241,12 @@ class _Worker:
                 why = answer["error"]
             except (ValueError, KeyError, TypeError) as err:
                 why = f"the grader's worker answered nonsense ({err})"
-                self._kill()
+                self._end()
         elif not ended:
             why = "the grader's worker did not finish"
-            self._kill()
+            self._end()
         else:
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:  # its output closed, yet it runs on
-                self.proc.kill()
-                self.proc.wait()
-            why = self._last_error()
-            self.log.close()
-            self.proc = None
+            why = self._end(wait=30)  # its output closed: it is ending (else it is killed)
         source = nbformat.read(job["source"], as_version=4)
         return [{"student": job["student"], "notebook": job["notebook"], "exercise": g["grade_id"], "points": 0.0,
                  "max_points": g["points"], "status": "error", "message": f"grading failed: {why}", "judged_by": ""}

@@ -1,10 +1,9 @@
 """Grade one student's notebook: run it in a fresh kernel, then judge each graded exercise outside the kernel.
 
-This module is the worker that ``adamedu grade`` runs in a process of its own, one per job slot
-(``python -m adamedu.course.grade_notebook --serve`` reads jobs as JSON lines on stdin and answers each with a
-JSON line of rows on stdout; without ``--serve`` it grades the one job it reads). Each job, one student's
-notebook, runs in a fresh kernel process of its own. The worker trusts the source notebook and this
-package; it trusts nothing the student's notebook does.
+This module is the worker that ``adamedu grade`` runs in a process of its own, one per job slot (``python -m
+adamedu.course.grade_notebook`` reads jobs as JSON lines on stdin and answers each with a JSON line of rows on
+stdout). Each job, one student's notebook, runs in a fresh kernel process of its own. The worker trusts the
+source notebook and this package; it trusts nothing the student's notebook does.
 
 How a verdict is reached (the anti-forgery design):
 
@@ -70,6 +69,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 import nbformat
@@ -783,21 +783,11 @@ def serve():
         try:
             answer = {"rows": grade_one(json.loads(line))}
         except Exception as err:  # one job's failure is that job's error rows, not the end of the worker
-            import traceback
-
             traceback.print_exc()
             answer = {"error": f"{type(err).__name__}: {err}"}
         answers.write(json.dumps(answer) + "\n")
         answers.flush()
 
 
-def main():
-    if sys.argv[1:] == ["--serve"]:
-        return serve()
-    job = json.loads(sys.stdin.read())
-    rows = grade_one(job)
-    sys.stdout.write(json.dumps(rows) + "\n")
-
-
 if __name__ == "__main__":
-    main()
+    serve()
