@@ -117,11 +117,14 @@ def subset_font(source, unicodes, target):
     options.flavor = "woff"  # zlib: WOFF2 would need the brotli module
     options.layout_features = ["*"]
     options.name_IDs = ["*"]
-    font = subset.load_font(str(source), options)
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(unicodes=sorted(set(unicodes) | {0x20}))  # and the space, lest a blank fetch the full font
-    subsetter.subset(font)
-    subset.save_font(font, str(target), options)
+    font = subset.load_font(str(source), options)  # reads the file lazily: closed below
+    try:
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=sorted(set(unicodes) | {0x20}))  # and the space, lest a blank fetch the full font
+        subsetter.subset(font)
+        subset.save_font(font, str(target), options)
+    finally:
+        font.close()
 
 
 def font_face(font_file):
